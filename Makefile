@@ -1,0 +1,43 @@
+# One way to run everything, here and in CI (.ci/run calls `make check`).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= flights-demo
+
+.PHONY: install demo test lint types contracts check bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install modelyard with its dev tools
+
+demo: $(STAMP)  ## the main job: the flights example, ingested, validated, profiled and split
+	$(BIN)/modelyard example flights $(DEMO_DIR) --force
+	cd $(DEMO_DIR) && ../$(BIN)/modelyard data ingest && ../$(BIN)/modelyard data validate \
+		&& ../$(BIN)/modelyard data profile && ../$(BIN)/modelyard data split
+
+test: $(STAMP)  ## the test suite; collecting no tests is a failure (pytest exit 5)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)  ## layer and vendor rules (import-linter)
+	$(BIN)/lint-imports
+
+check: lint types contracts test  ## every check CI runs
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/cli_startup.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

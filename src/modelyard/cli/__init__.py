@@ -1,0 +1,57 @@
+"""The `modelyard` command: thin commands that parse, call the library, and render.
+
+Heavy libraries are imported inside the commands, so `modelyard --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from modelyard.cli import config_cmd, data_cmd
+from modelyard.cli.example_cmd import example
+from modelyard.errors import ModelyardError
+
+app = typer.Typer(
+    name="modelyard",
+    help="The machine-learning lifecycle in one tool: data, features, training, registry, "
+    "serving, monitoring and retraining.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(data_cmd.app, name="data")
+app.command("example")(example)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from modelyard import __version__
+
+        typer.echo(f"modelyard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """The machine-learning lifecycle in one tool."""
+
+
+def main() -> None:
+    """Run the CLI; an escaped ``ModelyardError`` still exits 1, without a traceback."""
+    from modelyard.cli.output import fail
+
+    try:
+        app()
+    except ModelyardError as error:
+        exit_ = fail(error)
+        sys.exit(exit_.exit_code)

@@ -1,0 +1,1 @@
+"""Data: read sources, snapshot, split and profile datasets."""

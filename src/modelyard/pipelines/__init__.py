@@ -1,0 +1,1 @@
+"""Pipelines: the lifecycle's steps wired in order, each taking plain arguments."""

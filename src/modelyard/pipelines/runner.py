@@ -1,0 +1,248 @@
+"""Run steps in order, skipping those whose inputs, config and code have not changed.
+
+A step is a plain function with declared inputs and outputs. Its cache key hashes its code
+version, its config slice and the digests of its inputs. Outputs are files in a folder named by
+that key, made complete by a marker written last: a step killed half-way leaves no marker, so the
+next run starts again at the first step without one, and everything before it is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelyard.errors import ModelyardError, PipelineError
+
+MARKER = "_complete.json"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """What a running step sees: its inputs (files) and the folder for its outputs."""
+
+    name: str
+    out: Path
+    inputs: Mapping[str, Path]
+    params: Mapping[str, Any]
+
+    def input(self, name: str) -> Path:
+        """Return the path of input ``name``."""
+        try:
+            return self.inputs[name]
+        except KeyError:
+            raise PipelineError(
+                f"Step {self.name!r} read input {name!r}, which it did not declare "
+                f"(declared: {', '.join(sorted(self.inputs)) or 'none'}). Declare it in its Step."
+            ) from None
+
+    def output(self, name: str) -> Path:
+        """Return where output ``name`` goes."""
+        return self.out / name
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step: ``run(ctx)`` writes each of ``outputs`` into ``ctx.out``.
+
+    Inputs name outputs of earlier steps, or external files given to ``run_pipeline``.
+    ``params`` is the step's config slice (JSON-able), part of its cache key. A step with
+    ``cache=False`` always runs (reading a database, say); ``is_valid`` can veto a cached result
+    (for example when the registry no longer has the version a cached step recorded).
+    """
+
+    name: str
+    run: Callable[[StepContext], None]
+    outputs: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    cache: bool = True
+    version: str | None = None
+    is_valid: Callable[[StepContext], bool] | None = None
+
+    def code_version(self) -> str:
+        """The step's code version: given, or a hash of its function's source."""
+        if self.version is not None:
+            return self.version
+        try:
+            source = inspect.getsource(self.run)
+        except (OSError, TypeError):
+            source = getattr(self.run, "__qualname__", repr(self.run))
+        return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """How one step went."""
+
+    name: str
+    key: str
+    cached: bool
+    seconds: float
+    out: Path
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineResult:
+    """Every step's result, in order, with each output's path."""
+
+    steps: tuple[StepResult, ...]
+    outputs: Mapping[str, Path]
+
+    @property
+    def all_cached(self) -> bool:
+        return all(step.cached for step in self.steps)
+
+    def __getitem__(self, output: str) -> Path:
+        return self.outputs[output]
+
+
+class Observer:
+    """Hears about each step; the CLI shows progress, tests record."""
+
+    def started(self, step: Step) -> None:
+        """A step starts running."""
+
+    def finished(self, result: StepResult) -> None:
+        """A step finished or was served from the cache."""
+
+
+def run_pipeline(
+    steps: Sequence[Step],
+    *,
+    cache_dir: Path,
+    external: Mapping[str, Path] | None = None,
+    use_cache: bool = True,
+    observer: Observer | None = None,
+) -> PipelineResult:
+    """Run ``steps`` in order under ``cache_dir``, reusing complete outputs.
+
+    Args:
+        steps: the steps; each input must be an external file or an earlier step's output.
+        cache_dir: where each step keeps its outputs, by step name and cache key.
+        external: files the pipeline starts from, by input name.
+        use_cache: False reruns every step (``--no-cache``).
+        observer: told when each step starts and finishes.
+    """
+    observer = observer or Observer()
+    available: dict[str, Path] = dict(external or {})
+    digests: dict[str, str] = {}
+    results: list[StepResult] = []
+    _check_wiring(steps, set(available))
+    for step in steps:
+        inputs = {name: available[name] for name in step.inputs}
+        for name, path in inputs.items():
+            if name not in digests:
+                digests[name] = digest_path(path)
+        key = cache_key(step, {name: digests[name] for name in step.inputs})
+        folder = cache_dir / step.name / key
+        ctx = StepContext(step.name, folder, inputs, step.params)
+        start = time.perf_counter()
+        cached = use_cache and step.cache and _is_complete(folder, step) and _still_valid(step, ctx)
+        if not cached:
+            observer.started(step)
+            _run_step(step, ctx, folder)
+        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+        for name in step.outputs:
+            available[name] = folder / name
+            digests[name] = marker["outputs"][name]
+        result = StepResult(step.name, key, cached, time.perf_counter() - start, folder)
+        results.append(result)
+        observer.finished(result)
+    return PipelineResult(tuple(results), available)
+
+
+def cache_key(step: Step, input_digests: Mapping[str, str]) -> str:
+    """Hash a step's name, code version, config slice and input digests."""
+    payload = {
+        "step": step.name,
+        "code": step.code_version(),
+        "params": step.params,
+        "inputs": dict(sorted(input_digests.items())),
+    }
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def digest_path(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's files (relative names and contents, sorted)."""
+    sha = hashlib.sha256()
+    for file in _files(path):
+        sha.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
+        sha.update(b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+    return sha.hexdigest()
+
+
+def _files(path: Path) -> Iterator[Path]:
+    if path.is_dir():
+        yield from sorted(p for p in path.rglob("*") if p.is_file() and p.name != MARKER)
+    elif path.is_file():
+        yield path
+    else:
+        raise PipelineError(f"Input {str(path)!r} does not exist. Run the step that makes it.")
+
+
+def _check_wiring(steps: Sequence[Step], external: set[str]) -> None:
+    available = set(external)
+    for step in steps:
+        missing = [name for name in step.inputs if name not in available]
+        if missing:
+            raise PipelineError(
+                f"Step {step.name!r} needs {', '.join(map(repr, missing))}, which no earlier "
+                "step makes. Reorder the steps or pass the file as an external input."
+            )
+        available.update(step.outputs)
+
+
+def _is_complete(folder: Path, step: Step) -> bool:
+    marker = folder / MARKER
+    if not marker.is_file():
+        return False
+    try:
+        recorded = json.loads(marker.read_text(encoding="utf-8"))["outputs"]
+    except (ValueError, KeyError):
+        return False
+    return all(name in recorded and (folder / name).exists() for name in step.outputs)
+
+
+def _still_valid(step: Step, ctx: StepContext) -> bool:
+    return step.is_valid is None or step.is_valid(ctx)
+
+
+def _run_step(step: Step, ctx: StepContext, folder: Path) -> None:
+    """Run into a fresh folder; only a complete run gets the marker."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    try:
+        step.run(ctx)
+    except ModelyardError:
+        raise
+    except Exception as exc:
+        log.debug("step %s failed", step.name, exc_info=True)
+        raise PipelineError(
+            f"Step {step.name!r} failed: {exc.__class__.__name__}: {exc}. "
+            "Rerun with -vv for details; finished steps are cached and will not rerun."
+        ) from exc
+    missing = [name for name in step.outputs if not (folder / name).exists()]
+    if missing:
+        raise PipelineError(
+            f"Step {step.name!r} finished without writing {', '.join(map(repr, missing))}. "
+            "This is a bug in the step: it must write every output it declares."
+        )
+    outputs = {name: digest_path(folder / name) for name in step.outputs}
+    marker = {"step": step.name, "outputs": outputs, "finished_at": time.time()}
+    tmp = folder / (MARKER + ".tmp")
+    tmp.write_text(json.dumps(marker, indent=2), encoding="utf-8")
+    tmp.replace(folder / MARKER)

@@ -1,0 +1,152 @@
+"""Turn a project's config into wired objects: paths, data source, contract, pipelines.
+
+Besides ``cli/``, this is the only module that reads the config; everything below it takes
+plain arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelyard.config import LoadedConfig, load_config
+from modelyard.pipelines import data as data_steps
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelyard.config.schema import ProjectConfig
+    from modelyard.data.report import ValidationReport
+    from modelyard.data.sources import SourceSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectPaths:
+    """Where a project keeps its data and state, all under its root."""
+
+    root: Path
+    store: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "data" / "raw"
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "data" / "processed"
+
+    @property
+    def dataset(self) -> Path:
+        """The ingested, contract-checked dataset."""
+        return self.processed / "dataset.parquet"
+
+    @property
+    def snapshot(self) -> Path:
+        return self.processed / "dataset.snapshot.json"
+
+    @property
+    def splits(self) -> Path:
+        return self.processed / "splits"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A loaded project: its config and the operations the CLI offers on it."""
+
+    loaded: LoadedConfig
+    paths: ProjectPaths
+
+    @property
+    def config(self) -> ProjectConfig:
+        return self.loaded.config  # type: ignore[no-any-return]
+
+    @property
+    def root(self) -> Path:
+        return self.loaded.root
+
+    def source_spec(self) -> SourceSpec:
+        """The configured data source, as the data layer takes it."""
+        from modelyard.data.sources import SourceSpec
+
+        source = self.config.data.source
+        return SourceSpec(
+            uri=source.uri,
+            url=source.url,
+            query=source.query,
+            format=source.format,
+            options=dict(source.options),
+        )
+
+    def contract_path(self) -> Path | None:
+        contract = self.config.data.contract
+        return None if contract is None else self.root / contract
+
+    def ingest(self, on_stage: data_steps.Stage = data_steps.quiet) -> data_steps.IngestResult:
+        """Read the source, enforce the contract, store the dataset and its snapshot."""
+        return data_steps.ingest(
+            self.source_spec(),
+            base_dir=self.root,
+            contract_path=self.contract_path(),
+            out=self.paths.dataset,
+            snapshot_path=self.paths.snapshot,
+            on_stage=on_stage,
+        )
+
+    def read(
+        self, path: Path | None = None, on_stage: data_steps.Stage = data_steps.quiet
+    ) -> tuple[pd.DataFrame, str]:
+        """Read ``path`` (any supported file), or else the configured source."""
+        from modelyard.data.sources import SourceSpec
+
+        spec = SourceSpec(uri=str(path)) if path is not None else self.source_spec()
+        name = str(path) if path is not None else data_steps.describe_source(spec)
+        return data_steps.read_dataset(
+            spec, base_dir=Path.cwd() if path else self.root, on_stage=on_stage
+        ), name
+
+    def validate(
+        self, path: Path | None = None, on_stage: data_steps.Stage = data_steps.quiet
+    ) -> ValidationReport:
+        """Check ``path``, or else the configured source, against the contract."""
+        from modelyard.errors import ConfigValueError
+
+        contract = self.contract_path()
+        if contract is None:
+            raise ConfigValueError(
+                [
+                    "data.contract is not set: there is no contract to check against. "
+                    "Add data.contract: configs/data_contract.yaml to modelyard.yaml."
+                ]
+            )
+        df, name = self.read(path, on_stage)
+        return data_steps.check_dataset(df, contract, source=name, on_stage=on_stage)
+
+    def split(self, on_stage: data_steps.Stage = data_steps.quiet) -> data_steps.SplitResult:
+        """Split the ingested dataset as the config says."""
+        data = self.config.data
+        return data_steps.split_dataset(
+            self.paths.dataset,
+            self.paths.splits,
+            strategy=data.split.strategy,
+            valid=data.split.valid,
+            test=data.split.test,
+            seed=data.split.seed,
+            target=data.target.column,
+            timestamp=data.timestamp,
+            group=data.split.group_column,
+            on_stage=on_stage,
+        )
+
+
+def load_project(
+    project: Path | str = ".",
+    *,
+    env: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Project:
+    """Load the project at (or above) ``project`` with the ``env`` overlay."""
+    loaded = load_config(project, env=env, overrides=overrides)
+    store = loaded.root / loaded.config.stores.root
+    return Project(loaded=loaded, paths=ProjectPaths(root=loaded.root, store=store))

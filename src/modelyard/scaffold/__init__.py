@@ -1,0 +1,1 @@
+"""Project templates: the bundled examples, and (later) `modelyard init`'s standard layout."""

@@ -1,0 +1,222 @@
+"""The step runner: cache keys, reuse, invalidation, and resuming after a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from modelyard.errors import PipelineError
+from modelyard.pipelines.runner import Observer, Step, StepContext, StepResult, run_pipeline
+
+
+class Recorder(Observer):
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self.finished_steps: list[StepResult] = []
+
+    def started(self, step: Step) -> None:
+        self.ran.append(step.name)
+
+    def finished(self, result: StepResult) -> None:
+        self.finished_steps.append(result)
+
+
+def double(ctx: StepContext) -> None:
+    value = int(ctx.input("number").read_text())
+    ctx.output("doubled").write_text(str(value * ctx.params.get("factor", 2)))
+
+
+def add_one(ctx: StepContext) -> None:
+    ctx.output("result").write_text(str(int(ctx.input("doubled").read_text()) + 1))
+
+
+def steps(factor: int = 2) -> list[Step]:
+    return [
+        Step("double", double, inputs=("number",), outputs=("doubled",), params={"factor": factor}),
+        Step("add", add_one, inputs=("doubled",), outputs=("result",)),
+    ]
+
+
+@pytest.fixture
+def number(tmp_path: Path) -> Path:
+    path = tmp_path / "number.txt"
+    path.write_text("20")
+    return path
+
+
+def run(tmp_path: Path, number: Path, **kwargs: object) -> tuple[Recorder, Path]:
+    recorder = Recorder()
+    result = run_pipeline(
+        kwargs.pop("steps", steps()),  # type: ignore[arg-type]
+        cache_dir=tmp_path / "cache",
+        external={"number": number},
+        observer=recorder,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return recorder, result["result"]
+
+
+def test_runs_every_step_the_first_time(tmp_path: Path, number: Path) -> None:
+    recorder, result = run(tmp_path, number)
+    assert recorder.ran == ["double", "add"]
+    assert result.read_text() == "41"
+
+
+def test_unchanged_steps_are_served_from_cache(tmp_path: Path, number: Path) -> None:
+    run(tmp_path, number)
+    recorder, result = run(tmp_path, number)
+    assert recorder.ran == []
+    assert all(r.cached for r in recorder.finished_steps)
+    assert result.read_text() == "41"
+
+
+def test_no_cache_reruns_everything(tmp_path: Path, number: Path) -> None:
+    run(tmp_path, number)
+    recorder, _ = run(tmp_path, number, use_cache=False)
+    assert recorder.ran == ["double", "add"]
+
+
+def test_changed_params_rerun_the_step_and_what_follows(tmp_path: Path, number: Path) -> None:
+    run(tmp_path, number)
+    recorder, result = run(tmp_path, number, steps=steps(factor=3))
+    assert recorder.ran == ["double", "add"]
+    assert result.read_text() == "61"
+
+
+def test_changed_input_content_reruns(tmp_path: Path, number: Path) -> None:
+    run(tmp_path, number)
+    number.write_text("5")
+    recorder, result = run(tmp_path, number)
+    assert recorder.ran == ["double", "add"]
+    assert result.read_text() == "11"
+
+
+def test_same_output_downstream_stays_cached(tmp_path: Path, number: Path) -> None:
+    """A rerun upstream step that produces identical bytes does not invalidate the next."""
+    run(tmp_path, number)
+    first = [
+        Step("double", double, inputs=("number",), outputs=("doubled",), params={"factor": 2}, version="v2"),
+        steps()[1],
+    ]  # fmt: skip
+    recorder, _ = run(tmp_path, number, steps=first)
+    assert recorder.ran == ["double"]
+
+
+def test_changed_code_version_reruns(tmp_path: Path, number: Path) -> None:
+    run(tmp_path, number)
+    changed = [
+        steps()[0],
+        Step("add", add_one, inputs=("doubled",), outputs=("result",), version="x"),
+    ]
+    recorder, _ = run(tmp_path, number, steps=changed)
+    assert recorder.ran == ["add"]
+
+
+def test_uncacheable_steps_always_run(tmp_path: Path, number: Path) -> None:
+    run(tmp_path, number)
+    fresh = [
+        Step("double", double, inputs=("number",), outputs=("doubled",), params={"factor": 2}, cache=False),
+        steps()[1],
+    ]  # fmt: skip
+    recorder, _ = run(tmp_path, number, steps=fresh)
+    assert recorder.ran == ["double"]
+
+
+def test_is_valid_can_veto_a_cached_result(tmp_path: Path, number: Path) -> None:
+    run(tmp_path, number)
+    vetoed = [
+        steps()[0],
+        Step("add", add_one, inputs=("doubled",), outputs=("result",), is_valid=lambda ctx: False),
+    ]
+    recorder, _ = run(tmp_path, number, steps=vetoed)
+    assert recorder.ran == ["add"]
+
+
+def test_a_step_that_forgets_an_output_fails(tmp_path: Path, number: Path) -> None:
+    lazy = [Step("lazy", lambda ctx: None, inputs=("number",), outputs=("missing.txt",))]
+    with pytest.raises(PipelineError, match=r"Step 'lazy' finished without writing 'missing\.txt'"):
+        run_pipeline(lazy, cache_dir=tmp_path / "cache", external={"number": number})
+
+
+def test_unwired_input_is_refused_before_anything_runs(tmp_path: Path, number: Path) -> None:
+    wrong = [steps()[1]]
+    with pytest.raises(
+        PipelineError, match=r"Step 'add' needs 'doubled', which no earlier step makes"
+    ):
+        run_pipeline(wrong, cache_dir=tmp_path / "cache", external={"number": number})
+
+
+def test_a_failing_step_names_itself_and_leaves_no_marker(tmp_path: Path, number: Path) -> None:
+    def boom(ctx: StepContext) -> None:
+        ctx.output("x").write_text("partial")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(PipelineError, match=r"Step 'boom' failed: RuntimeError: disk on fire"):
+        run_pipeline([Step("boom", boom, outputs=("x",))], cache_dir=tmp_path / "cache")
+    assert not list((tmp_path / "cache" / "boom").rglob("_complete.json"))
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from modelyard.pipelines.runner import Step, run_pipeline
+
+    log = Path(sys.argv[1]) / "log.txt"
+
+    def first(ctx):
+        with log.open("a") as f: f.write("first\\n")
+        ctx.output("a").write_text("a")
+
+    def slow(ctx):
+        with log.open("a") as f: f.write("slow-start\\n")
+        ctx.output("b").write_text("partial")
+        if Path(sys.argv[1], "hang").exists():
+            time.sleep(60)
+        ctx.output("b").write_text("b")
+
+    steps = [Step("first", first, outputs=("a",), version="1"),
+             Step("slow", slow, inputs=("a",), outputs=("b",), version="1")]
+    result = run_pipeline(steps, cache_dir=Path(sys.argv[1]) / "cache")
+    print(result["b"].read_text())
+    """
+)
+
+
+def test_kill_9_mid_step_resumes_at_the_first_missing_output(tmp_path: Path) -> None:
+    script = tmp_path / "pipeline.py"
+    script.write_text(SCRIPT)
+    (tmp_path / "hang").touch()
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            "slow-start" not in (tmp_path / "log.txt").read_text()
+            if (tmp_path / "log.txt").exists()
+            else True
+        ):
+            assert time.monotonic() < deadline, "the pipeline never reached the slow step"
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    (tmp_path / "hang").unlink()
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "b"
+    assert (tmp_path / "log.txt").read_text().splitlines() == ["first", "slow-start", "slow-start"]
+    markers = [json.loads(p.read_text()) for p in (tmp_path / "cache").rglob("_complete.json")]
+    assert sorted(m["step"] for m in markers) == ["first", "slow"]
