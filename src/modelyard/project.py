@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from modelyard.config.schema import ProjectConfig
     from modelyard.data.report import ValidationReport
     from modelyard.data.sources import SourceSpec
+    from modelyard.pipelines.runner import Observer
+    from modelyard.pipelines.train import TrainResult
+    from modelyard.pipelines.train_steps import TrainSettings
+    from modelyard.tracking.mlflow_store import Tracker
+    from modelyard.tracking.registry import Registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,16 @@ class ProjectPaths:
     @property
     def splits(self) -> Path:
         return self.processed / "splits"
+
+    @property
+    def cache(self) -> Path:
+        """Where pipeline steps keep their outputs, by step and cache key."""
+        return self.store / "cache"
+
+    @property
+    def cards(self) -> Path:
+        """Where each version's model card is published."""
+        return self.root / "docs" / "model_cards"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +153,103 @@ class Project:
             group=data.split.group_column,
             on_stage=on_stage,
         )
+
+    @property
+    def tracking_uri(self) -> str:
+        """The tracking URI, with a relative SQLite path made absolute under the project."""
+        uri = self.config.stores.tracking_uri
+        prefix = "sqlite:///"
+        if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+            path = self.root / uri[len(prefix) :]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return prefix + str(path)
+        return uri
+
+    def train_settings(self, *, search: bool | None = None) -> TrainSettings:
+        """The training pipeline's settings, from the config (``search`` overrides it)."""
+        import hashlib
+        import json
+
+        from modelyard.features.spec import FeatureSpec
+        from modelyard.pipelines.train_steps import TrainSettings
+
+        c = self.config
+        f = c.features
+        gates = {
+            name: (gate.min, gate.max) for name, gate in c.evaluation.gates.thresholds().items()
+        }
+        canonical = json.dumps(self.loaded.to_dict(masked=True), sort_keys=True)
+        return TrainSettings(
+            root=self.root,
+            model_name=c.model_name,
+            task=c.task,
+            source=self.source_spec(),
+            contract=self.contract_path(),
+            target=c.data.target.column,
+            timestamp=c.data.timestamp,
+            split={
+                "strategy": c.data.split.strategy,
+                "valid": c.data.split.valid,
+                "test": c.data.split.test,
+                "seed": c.data.split.seed,
+                "group": c.data.split.group_column,
+            },
+            features=FeatureSpec(
+                numeric=tuple(f.numeric),
+                categorical=tuple(f.categorical),
+                ordinal=tuple(f.ordinal),
+                datetime=tuple(f.datetime),
+                scale_numeric=f.scale_numeric,
+                rare_min_frequency=f.rare_category_min_frequency,
+            ),
+            model_type=c.model.type,
+            params=dict(c.model.params),
+            seed=c.model.seed,
+            search=c.model.search.enabled if search is None else search,
+            search_trials=c.model.search.trials,
+            search_timeout_s=c.model.search.timeout_s,
+            search_space=dict(c.model.search.space),
+            validation=c.model.validation,
+            folds=c.model.folds,
+            primary_metric=c.evaluation.primary_metric,
+            slices=tuple(c.evaluation.slices),
+            gates=gates,
+            champion_metric=c.evaluation.gates.champion.metric,
+            champion_min_delta=c.evaluation.gates.champion.min_delta,
+            tracking_uri=self.tracking_uri,
+            artifact_root=self.root / c.stores.artifacts,
+            cache_dir=self.paths.cache,
+            cards_dir=self.paths.cards,
+            export_onnx=c.registry.export_onnx,
+            config_hash=hashlib.sha256(canonical.encode()).hexdigest()[:16],
+            lineage={"modelyard.env": self.loaded.env or "none"},
+        )
+
+    def train(
+        self,
+        *,
+        search: bool | None = None,
+        use_cache: bool = True,
+        observer: Observer | None = None,
+    ) -> TrainResult:
+        """Run the training pipeline."""
+        from modelyard.pipelines.train import train
+
+        return train(self.train_settings(search=search), use_cache=use_cache, observer=observer)
+
+    def tracker(self) -> Tracker:
+        from modelyard.tracking.mlflow_store import Tracker
+
+        return Tracker(
+            self.tracking_uri,
+            experiment=self.config.model_name,
+            artifact_root=self.root / self.config.stores.artifacts,
+        )
+
+    def registry(self) -> Registry:
+        from modelyard.tracking.registry import Registry
+
+        return Registry(self.tracking_uri)
 
 
 def load_project(

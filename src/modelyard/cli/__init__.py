@@ -10,8 +10,10 @@ from typing import Annotated
 
 import typer
 
-from modelyard.cli import config_cmd, data_cmd
+from modelyard.cli import config_cmd, data_cmd, models_cmd, runs_cmd
 from modelyard.cli.example_cmd import example
+from modelyard.cli.train_cmd import train
+from modelyard.cli.ui_cmd import ui
 from modelyard.errors import ModelyardError
 
 app = typer.Typer(
@@ -26,6 +28,10 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 app.command("example")(example)
+app.command("train")(train)
+app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(models_cmd.app, name="models")
+app.command("ui")(ui)
 
 
 def _version(value: bool) -> None:

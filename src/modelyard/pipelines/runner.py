@@ -13,6 +13,7 @@ import inspect
 import json
 import logging
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,7 +150,7 @@ def run_pipeline(
         cached = use_cache and step.cache and _is_complete(folder, step) and _still_valid(step, ctx)
         if not cached:
             observer.started(step)
-            _run_step(step, ctx, folder)
+            _run_step(step, inputs, folder)
         marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
         for name in step.outputs:
             available[name] = folder / name
@@ -220,11 +221,24 @@ def _still_valid(step: Step, ctx: StepContext) -> bool:
     return step.is_valid is None or step.is_valid(ctx)
 
 
-def _run_step(step: Step, ctx: StepContext, folder: Path) -> None:
-    """Run into a fresh folder; only a complete run gets the marker."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+def _run_step(step: Step, inputs: Mapping[str, Path], folder: Path) -> None:
+    """Run into a private folder, then move it into place complete, marker and all.
+
+    Several processes may run the same step at once (parallel ``modelyard train``); each
+    writes its own folder and the first complete one to land wins, so no reader ever sees a
+    half-written output.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    private = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        _execute(step, StepContext(step.name, private, inputs, step.params))
+        _land(private, folder, step)
+    finally:
+        if private.exists():
+            shutil.rmtree(private, ignore_errors=True)
+
+
+def _execute(step: Step, ctx: StepContext) -> None:
     try:
         step.run(ctx)
     except ModelyardError:
@@ -235,14 +249,28 @@ def _run_step(step: Step, ctx: StepContext, folder: Path) -> None:
             f"Step {step.name!r} failed: {exc.__class__.__name__}: {exc}. "
             "Rerun with -vv for details; finished steps are cached and will not rerun."
         ) from exc
-    missing = [name for name in step.outputs if not (folder / name).exists()]
+    missing = [name for name in step.outputs if not (ctx.out / name).exists()]
     if missing:
         raise PipelineError(
             f"Step {step.name!r} finished without writing {', '.join(map(repr, missing))}. "
             "This is a bug in the step: it must write every output it declares."
         )
-    outputs = {name: digest_path(folder / name) for name in step.outputs}
+    outputs = {name: digest_path(ctx.out / name) for name in step.outputs}
     marker = {"step": step.name, "outputs": outputs, "finished_at": time.time()}
-    tmp = folder / (MARKER + ".tmp")
-    tmp.write_text(json.dumps(marker, indent=2), encoding="utf-8")
-    tmp.replace(folder / MARKER)
+    (ctx.out / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+
+
+def _land(private: Path, folder: Path, step: Step) -> None:
+    """Move a finished private folder to ``folder`` unless a complete one is there already."""
+    for _ in range(3):
+        try:
+            private.rename(folder)
+            return
+        except OSError:
+            if _is_complete(folder, step):
+                return  # another process finished the same step first; its outputs are equal
+            shutil.rmtree(folder, ignore_errors=True)  # a stale, incomplete folder
+    raise PipelineError(
+        f"Could not move the outputs of step {step.name!r} into {str(folder)!r}. "
+        "Check that the folder is writable and not in use."
+    )
