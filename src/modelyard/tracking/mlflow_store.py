@@ -169,13 +169,27 @@ class Tracker:
             self._reap(client, experiment_id)
         return self._client_
 
+    def _artifact_root(self) -> Path:
+        """Where a new experiment keeps artifacts: as given, else beside a SQLite store.
+
+        MLflow's own default is ``./mlruns`` in whatever folder the process runs in, which
+        scatters artifacts; modelyard never uses it.
+        """
+        if self.artifact_root is not None:
+            return Path(self.artifact_root).resolve()
+        if _backend.scheme_of(self.tracking_uri) == "sqlite":
+            return _backend.sqlite_path(self.tracking_uri).parent / "artifacts"
+        raise TrackingError(
+            f"Creating experiment {self.experiment!r} in "
+            f"{_backend.mask(self.tracking_uri)!r} needs an artifact root. Set stores.artifacts "
+            "in modelyard.yaml (a folder or an s3:// URI)."
+        )
+
     def _ensure_experiment(self, client: MlflowClient) -> str:
         with _backend.translated(self.tracking_uri, f"Opening experiment {self.experiment!r}"):
             found = client.get_experiment_by_name(self.experiment)
             if found is None:
-                location = None
-                if self.artifact_root is not None:
-                    location = (Path(self.artifact_root).resolve() / self.experiment).as_uri()
+                location = (self._artifact_root() / self.experiment).as_uri()
                 try:
                     return str(
                         _backend.retry(
