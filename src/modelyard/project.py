@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from modelyard.config.schema import ProjectConfig
     from modelyard.data.report import ValidationReport
-    from modelyard.data.sources import SourceSpec
+    from modelyard.data.source_spec import SourceSpec
     from modelyard.pipelines.runner import Observer
     from modelyard.pipelines.train import TrainResult
     from modelyard.pipelines.train_steps import TrainSettings
@@ -83,7 +83,7 @@ class Project:
 
     def source_spec(self) -> SourceSpec:
         """The configured data source, as the data layer takes it."""
-        from modelyard.data.sources import SourceSpec
+        from modelyard.data.source_spec import SourceSpec
 
         source = self.config.data.source
         return SourceSpec(
@@ -113,7 +113,7 @@ class Project:
         self, path: Path | None = None, on_stage: data_steps.Stage = data_steps.quiet
     ) -> tuple[pd.DataFrame, str]:
         """Read ``path`` (any supported file), or else the configured source."""
-        from modelyard.data.sources import SourceSpec
+        from modelyard.data.source_spec import SourceSpec
 
         spec = SourceSpec(uri=str(path)) if path is not None else self.source_spec()
         name = str(path) if path is not None else data_steps.describe_source(spec)

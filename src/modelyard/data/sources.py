@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -25,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from modelyard.data._databases import describe_problem, read_duckdb, read_sql
+from modelyard.data.source_spec import SourceSpec
 from modelyard.errors import SourceNotFoundError, SourceReadError
 
 FORMATS: Mapping[str, str] = {
@@ -44,26 +44,6 @@ _READ_ERRORS = (ValueError, TypeError, OSError, pa.ArrowException)
 _FORMAT_FIX = (
     "Give data.source.format (csv, parquet or jsonl), or use a .csv, .parquet or .jsonl file."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SourceSpec:
-    """Where a dataset comes from; mirrors ``data.source`` in ``modelyard.yaml``.
-
-    Attributes:
-        uri: A path, glob or fsspec URI of CSV, Parquet or JSON Lines files, or a ``.duckdb`` file.
-        url: A SQLAlchemy URL of a SQL database, read with ``query``.
-        query: SQL to run on ``url``, on the ``.duckdb`` file, or alone in an in-memory DuckDB.
-        format: ``csv``, ``parquet``, ``jsonl`` or ``duckdb``, when the extension does not say.
-        options: Keyword arguments of the pandas reader (``read_csv``, ``read_parquet``,
-            ``read_json``, ``read_sql``); ``storage_options`` go to fsspec, ``params`` to DuckDB.
-    """
-
-    uri: str | None = None
-    url: str | None = None
-    query: str | None = None
-    format: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def read_source(spec: SourceSpec, *, base_dir: Path) -> pd.DataFrame:

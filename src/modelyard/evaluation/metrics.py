@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn import metrics as skm
 
 from modelyard.errors import TrainingError, did_you_mean
 from modelyard.evaluation._inputs import (
@@ -125,6 +124,8 @@ def compute_metrics(
 
 
 def _binary_metrics(outputs: ClassifierOutputs) -> dict[str, float]:
+    from sklearn import metrics as skm  # imported here: gates need only the directions
+
     true, pred, proba = outputs.y_true, outputs.y_pred, outputs.proba
     has_both_classes = np.unique(true).size == 2
     found: dict[str, float] = {}
@@ -142,6 +143,8 @@ def _binary_metrics(outputs: ClassifierOutputs) -> dict[str, float]:
 
 
 def _multiclass_metrics(outputs: ClassifierOutputs) -> dict[str, float]:
+    from sklearn import metrics as skm  # imported here: gates need only the directions
+
     true, pred, proba, labels = outputs.y_true, outputs.y_pred, outputs.proba, outputs.labels
     found: dict[str, float] = {
         "accuracy": skm.accuracy_score(true, pred),
@@ -159,6 +162,8 @@ def _multiclass_metrics(outputs: ClassifierOutputs) -> dict[str, float]:
 
 
 def _regression_metrics(true: np.ndarray[Any, Any], pred: np.ndarray[Any, Any]) -> dict[str, float]:
+    from sklearn import metrics as skm
+
     found: dict[str, float] = {
         "rmse": skm.root_mean_squared_error(true, pred),
         "mae": skm.mean_absolute_error(true, pred),

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from modelyard.data.report import ValidationReport
     from modelyard.data.snapshot import Snapshot
-    from modelyard.data.sources import SourceSpec
+    from modelyard.data.source_spec import SourceSpec
 
 Stage = Callable[[str], None]
 SPLITS = ("train", "valid", "test")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import RegistryError
-from modelyard.pipelines.train import CHAMPION, prepare_splits, score_version
+from modelyard.pipelines.train import CHALLENGER, CHAMPION, prepare_splits, score_version
 from modelyard.pipelines.train_steps import TrainSettings
 
 if TYPE_CHECKING:
@@ -140,6 +140,8 @@ def _move(
     gates: GateReport | None,
 ) -> Move:
     registry.set_alias(s.model_name, alias, version)
+    if alias == CHAMPION and registry.get_alias(s.model_name, CHALLENGER) == version:
+        registry.delete_alias(s.model_name, CHALLENGER)
     tags: dict[str, object] = {
         f"modelyard.{alias}_by": by,
         f"modelyard.{alias}_reason": reason,

@@ -271,6 +271,8 @@ def gate(s: TrainSettings, registry: Registry, ctx: StepContext) -> None:
     promoted = report.passed and champion != version
     if promoted:
         registry.set_alias(s.model_name, CHAMPION, version)
+        if registry.get_alias(s.model_name, CHALLENGER) == version:
+            registry.delete_alias(s.model_name, CHALLENGER)  # a champion is no longer a candidate
     registry.set_version_tags(
         s.model_name,
         version,

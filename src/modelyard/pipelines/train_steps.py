@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from modelyard.data.sources import SourceSpec
+    from modelyard.data.source_spec import SourceSpec
     from modelyard.features.spec import FeatureSpec
     from modelyard.training.search import TrialRecord
 
