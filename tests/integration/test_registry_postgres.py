@@ -12,7 +12,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,49 +25,6 @@ from modelyard.tracking.mlflow_store import Tracker
 from modelyard.tracking.registry import Registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-
-
-class ScratchDatabases:
-    """Creates one scratch database per module on first use and drops it at the end."""
-
-    def __init__(self) -> None:
-        self.created: dict[str, str] = {}
-
-    def get(self, server_url: str) -> str:
-        if server_url not in self.created:
-            name = f"modelyard_test_{uuid.uuid4().hex[:12]}"
-            self._execute(server_url, f'CREATE DATABASE "{name}"')
-            self.created[server_url] = name
-        return server_url.rsplit("/", 1)[0] + "/" + self.created[server_url]
-
-    def drop_all(self) -> None:
-        for server_url, name in self.created.items():
-            self._execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    @staticmethod
-    def _execute(server_url: str, statement: str) -> None:
-        import sqlalchemy
-
-        maintenance = server_url.rsplit("/", 1)[0] + "/postgres"
-        engine = sqlalchemy.create_engine(maintenance, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                connection.execute(sqlalchemy.text(statement))
-        finally:
-            engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def scratch_databases() -> Iterator[ScratchDatabases]:
-    databases = ScratchDatabases()
-    yield databases
-    databases.drop_all()
-
-
-@pytest.fixture
-def pg_uri(postgres_url: str, scratch_databases: ScratchDatabases) -> str:
-    """A scratch PostgreSQL database that MLflow uses as its backend store."""
-    return scratch_databases.get(postgres_url)
 
 
 @pytest.fixture
