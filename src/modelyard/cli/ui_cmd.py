@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +36,23 @@ def ui(
         sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
+    raise typer.Exit(run_until_stopped(argv))
+
+
+def run_until_stopped(argv: list[str]) -> int:
+    """Run ``argv`` until it exits; SIGTERM or Ctrl-C stop it and its workers."""
+    child = subprocess.Popen(argv, start_new_session=True)
+
+    def stop(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
-        code = subprocess.call(argv)
+        return child.wait()
     except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+        stop(signal.SIGINT, None)
+        child.wait(timeout=30)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
