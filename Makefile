@@ -15,10 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install modelyard with its dev tools
 
-demo: $(STAMP)  ## the main job: the flights example, ingested, validated, profiled and split
+demo: $(STAMP)  ## the main job: the flights example, validated, trained, registered, gated
 	$(BIN)/modelyard example flights $(DEMO_DIR) --force
-	cd $(DEMO_DIR) && ../$(BIN)/modelyard data ingest && ../$(BIN)/modelyard data validate \
-		&& ../$(BIN)/modelyard data profile && ../$(BIN)/modelyard data split
+	cd $(DEMO_DIR) && ../$(BIN)/modelyard data validate && ../$(BIN)/modelyard data profile \
+		&& ../$(BIN)/modelyard train && ../$(BIN)/modelyard models list
 
 test: $(STAMP)  ## the test suite; collecting no tests is a failure (pytest exit 5)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \

@@ -73,41 +73,32 @@ def read_json(path: Path) -> Any:
 
 def ingest(s: TrainSettings, ctx: StepContext) -> None:
     """Read the source, enforce the contract (nothing downstream runs on bad data), snapshot."""
-    from modelyard.data.contract import enforce_contract, load_contract
-    from modelyard.data.snapshot import save_snapshot, take_snapshot
-    from modelyard.data.sources import read_source, write_parquet_atomic
-    from modelyard.pipelines.data import describe_source
+    from modelyard.pipelines.data import ingest as ingest_source
 
-    df = read_source(s.source, base_dir=s.root)
-    if s.contract is not None:
-        enforce_contract(df, load_contract(s.contract), source=describe_source(s.source))
-    write_parquet_atomic(df, ctx.output("dataset.parquet"))
-    save_snapshot(take_snapshot(df), ctx.output("snapshot.json"))
+    ingest_source(
+        s.source,
+        base_dir=s.root,
+        contract_path=s.contract,
+        out=ctx.output("dataset.parquet"),
+        snapshot_path=ctx.output("snapshot.json"),
+    )
 
 
 def split(s: TrainSettings, ctx: StepContext) -> None:
     """Split the dataset into train, valid and test Parquet files."""
-    import pandas as pd
+    from modelyard.pipelines.data import split_dataset
 
-    from modelyard.data.sources import write_parquet_atomic
-    from modelyard.data.split import apply_split, split_frame
-
-    df = pd.read_parquet(ctx.input("dataset.parquet"))
-    parts = apply_split(
-        df,
-        split_frame(
-            df,
-            strategy=s.split["strategy"],
-            valid=s.split["valid"],
-            test=s.split["test"],
-            seed=s.split["seed"],
-            target=s.target,
-            timestamp=s.timestamp,
-            group=s.split.get("group"),
-        ),
+    split_dataset(
+        ctx.input("dataset.parquet"),
+        ctx.out,
+        strategy=s.split["strategy"],
+        valid=s.split["valid"],
+        test=s.split["test"],
+        seed=s.split["seed"],
+        target=s.target,
+        timestamp=s.timestamp,
+        group=s.split.get("group"),
     )
-    for name, frame in parts.items():
-        write_parquet_atomic(frame, ctx.output(f"{name}.parquet"))
 
 
 # --- search and fit ------------------------------------------------------------------------------
