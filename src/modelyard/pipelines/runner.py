@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -138,6 +139,7 @@ def run_pipeline(
     digests: dict[str, str] = {}
     results: list[StepResult] = []
     _check_wiring(steps, set(available))
+    _sweep_abandoned(cache_dir)
     for step in steps:
         inputs = {name: available[name] for name in step.inputs}
         for name, path in inputs.items():
@@ -150,7 +152,7 @@ def run_pipeline(
         cached = use_cache and step.cache and _is_complete(folder, step) and _still_valid(step, ctx)
         if not cached:
             observer.started(step)
-            _run_step(step, inputs, folder)
+            folder = _run_step(step, inputs, folder, replace=not (use_cache and step.cache))
         marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
         for name in step.outputs:
             available[name] = folder / name
@@ -221,21 +223,22 @@ def _still_valid(step: Step, ctx: StepContext) -> bool:
     return step.is_valid is None or step.is_valid(ctx)
 
 
-def _run_step(step: Step, inputs: Mapping[str, Path], folder: Path) -> None:
-    """Run into a private folder, then move it into place complete, marker and all.
+def _run_step(step: Step, inputs: Mapping[str, Path], folder: Path, *, replace: bool) -> Path:
+    """Run into a private folder, then move it into place complete; return where it is.
 
     Several processes may run the same step at once (parallel ``modelyard train``); each
-    writes its own folder and the first complete one to land wins, so no reader ever sees a
-    half-written output.
+    writes its own folder, so no reader ever sees a half-written output, and each goes on
+    with its own outputs. For the cache, the first complete folder to land wins, unless
+    ``replace`` (``--no-cache``, or a step that is never cached) puts the new one in its place.
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
     private = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         _execute(step, StepContext(step.name, private, inputs, step.params))
-        _land(private, folder, step)
-    finally:
-        if private.exists():
-            shutil.rmtree(private, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(private, ignore_errors=True)
+        raise
+    return _land(private, folder, step, replace=replace)
 
 
 def _execute(step: Step, ctx: StepContext) -> None:
@@ -260,17 +263,28 @@ def _execute(step: Step, ctx: StepContext) -> None:
     (ctx.out / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
 
 
-def _land(private: Path, folder: Path, step: Step) -> None:
-    """Move a finished private folder to ``folder`` unless a complete one is there already."""
-    for _ in range(3):
+def _land(private: Path, folder: Path, step: Step, *, replace: bool) -> Path:
+    """Move a finished private folder to ``folder``; return where the outputs now are."""
+    if not replace and _is_complete(folder, step):
+        return private  # another process cached the same step; ours stays private
+    trash = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+    try:
+        if folder.exists():
+            folder.rename(trash)
+        private.rename(folder)
+    except OSError:
+        return private  # lost a race with another process; our outputs are complete here
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+    return folder
+
+
+def _sweep_abandoned(cache_dir: Path, *, older_than_s: float = 6 * 3600) -> None:
+    """Delete private step folders left by killed or superseded runs."""
+    cutoff = time.time() - older_than_s
+    for leftover in cache_dir.glob("*/.*"):
         try:
-            private.rename(folder)
-            return
+            if leftover.is_dir() and leftover.stat().st_mtime < cutoff:
+                shutil.rmtree(leftover, ignore_errors=True)
         except OSError:
-            if _is_complete(folder, step):
-                return  # another process finished the same step first; its outputs are equal
-            shutil.rmtree(folder, ignore_errors=True)  # a stale, incomplete folder
-    raise PipelineError(
-        f"Could not move the outputs of step {step.name!r} into {str(folder)!r}. "
-        "Check that the folder is writable and not in use."
-    )
+            continue

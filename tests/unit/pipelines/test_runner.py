@@ -220,3 +220,33 @@ def test_kill_9_mid_step_resumes_at_the_first_missing_output(tmp_path: Path) -> 
     assert (tmp_path / "log.txt").read_text().splitlines() == ["first", "slow-start", "slow-start"]
     markers = [json.loads(p.read_text()) for p in (tmp_path / "cache").rglob("_complete.json")]
     assert sorted(m["step"] for m in markers) == ["first", "slow"]
+
+
+def counter_step(counter: list[int], **kwargs: object) -> Step:
+    def count(ctx: StepContext) -> None:
+        counter.append(len(counter) + 1)
+        ctx.output("n").write_text(str(counter[-1]))
+
+    return Step("count", count, outputs=("n",), version="1", **kwargs)  # type: ignore[arg-type]
+
+
+def test_no_cache_replaces_the_cached_outputs(tmp_path: Path) -> None:
+    counter: list[int] = []
+    run_pipeline([counter_step(counter)], cache_dir=tmp_path)
+    again = run_pipeline([counter_step(counter)], cache_dir=tmp_path, use_cache=False)
+    assert again["n"].read_text() == "2"
+    cached = run_pipeline([counter_step(counter)], cache_dir=tmp_path)
+    assert cached["n"].read_text() == "2"  # the cache now holds the newer outputs
+    assert counter == [1, 2]
+
+
+def test_a_run_that_finds_the_step_cached_meanwhile_keeps_its_own_outputs(tmp_path: Path) -> None:
+    """Two processes ran the same step: each goes on with what it computed itself."""
+    counter: list[int] = []
+    first = run_pipeline([counter_step(counter)], cache_dir=tmp_path)
+    # is_valid=False makes this run redo the step although a complete copy is cached,
+    # as a process that checked the cache just before another one landed its copy would
+    second = run_pipeline([counter_step(counter, is_valid=lambda ctx: False)], cache_dir=tmp_path)
+    assert second["n"].read_text() == "2"
+    assert first["n"].read_text() == "1"  # the cached copy is untouched
+    assert second["n"].parent != first["n"].parent
