@@ -10,8 +10,11 @@ export, plots or model card. The two sides alternate which goes first on each re
 uncached modelyard run, a cached rerun (`train --no-search --json`) is timed as well.
 
 The bare split cuts at row positions; modelyard keeps rows that share a `time_hour` in one split,
-so a few hundred boundary rows differ and the test ROC AUCs agree closely, not exactly.
+so a few rows at each boundary differ and the test ROC AUCs agree closely, not exactly.
 Every uncached modelyard run registers a new model version in the project.
+
+LightGBM's OpenMP threads slow down several-fold when other processes compete for the cores, so
+the report gives the load average when each run started: trust the ratio only on a quiet machine.
 """
 
 from __future__ import annotations
@@ -102,15 +105,17 @@ print(json.dumps({"roc_auc": auc, "rows": {name: len(p) for name, p in parts.ite
 
 @dataclass(frozen=True, slots=True)
 class Timed:
-    """One subprocess: its wall time and the JSON it printed."""
+    """One subprocess: its wall time, the JSON it printed, and the load when it started."""
 
     seconds: float
     payload: dict[str, Any]
+    load: float
 
 
 def run_json(argv: list[str], *, cwd: Path, timeout: float) -> Timed:
     """Run ``argv`` in ``cwd``, time it, and parse its stdout as JSON; exit on failure."""
     env = {key: value for key, value in os.environ.items() if key != "MODELYARD_ENV"}
+    load = os.getloadavg()[0]
     start = time.perf_counter()
     try:
         done = subprocess.run(
@@ -122,7 +127,7 @@ def run_json(argv: list[str], *, cwd: Path, timeout: float) -> Timed:
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
         sys.exit(f"{' '.join(argv)!r} failed with exit code {done.returncode}:\n{tail}")
-    return Timed(seconds, json.loads(done.stdout))
+    return Timed(seconds, json.loads(done.stdout), load)
 
 
 def create_project(dest: Path, timeout: float) -> Path:
@@ -203,6 +208,7 @@ def summarise(runs: dict[str, list[Timed]], params: dict[str, Any]) -> dict[str,
         "params": params,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "seconds": {key: [r.seconds for r in timed] for key, timed in runs.items()},
+        "load_average": {key: [r.load for r in timed] for key, timed in runs.items()},
         "median_seconds": medians,
         "test_roc_auc": {
             "modelyard": runs["modelyard"][-1].payload["metrics"]["test"]["roc_auc"],
@@ -235,6 +241,9 @@ def print_report(results: dict[str, Any], runs: dict[str, list[Timed]]) -> None:
     agree = "agree" if gap <= AUC_TOLERANCE else "DISAGREE"
     print(f"test roc_auc differ by {gap:.4f}: {agree} (tolerance {AUC_TOLERANCE})")
     print(f"cached rerun takes {results['cached_fraction']:.0%} of the uncached run")
+    loads = [load for timed in results["load_average"].values() for load in timed]
+    busy = " (NOISY: busier than the CPUs; rerun on a quiet machine)" if max(loads) > cpus else ""
+    print(f"1-min load average at run starts {min(loads):.1f}-{max(loads):.1f}{busy}")
     steps = results["steps_median_seconds"]
     print(render_steps("steps, uncached (median s)", steps["uncached"], runs["modelyard"]))
     print(render_steps("steps, cached (median s; * = from cache)", steps["cached"], runs["cached"]))

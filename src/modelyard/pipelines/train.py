@@ -8,6 +8,7 @@ registration is checked against the registry before it is reused.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -195,7 +196,7 @@ def build_steps(s: TrainSettings, run: RunHandle, registry: Registry, on_trial: 
         Step(
             "register", lambda ctx: register(s, run, registry, ctx), version=_code(register),
             inputs=("model", "onnx", "metrics.json", "slices.json", "importances.json", "plots",
-                    "snapshot.json", "fit.json"),
+                    "snapshot.json", "fit.json", "test.parquet"),
             outputs=("registered.json",), params={"model": s.model_name},
             is_valid=lambda ctx: _still_registered(s, registry, ctx),
         ),
@@ -229,7 +230,7 @@ def register(s: TrainSettings, run: RunHandle, registry: Registry, ctx: StepCont
     for name in ("metrics.json", "slices.json", "importances.json", "snapshot.json", "fit.json"):
         shutil.copy2(ctx.input(name), folder / name)
     shutil.copytree(ctx.input("plots"), folder / "plots")
-    write_json(folder / "features.json", _feature_schema(s))
+    write_json(folder / "features.json", _input_schema(s, ctx))
     run.log_artifacts(folder, "model")
     onnx_info = read_json(onnx / "onnx.json")
     version = registry.register(
@@ -412,7 +413,43 @@ def _feature_schema(s: TrainSettings) -> dict[str, Any]:
         "spec_by_kind": {k: list(v) for k, v in kinds.items() if v},
         "target": s.target,
         "task": s.task,
-    }  # fmt: skip
+    }
+
+
+def _input_schema(s: TrainSettings, ctx: StepContext) -> dict[str, Any]:
+    """What serving needs to validate a request: each input column's rules, classes, example.
+
+    Rules come from the data contract where it names the column; otherwise from the kind.
+    """
+    import pandas as pd
+
+    rules: dict[str, Any] = {}
+    if s.contract is not None:
+        from modelyard.data.contract import load_contract
+
+        rules = {rule.name: rule for rule in load_contract(s.contract).columns}
+    default_type = {"numeric": "float", "categorical": "string", "ordinal": "string",
+                    "datetime": "datetime"}  # fmt: skip
+    columns = []
+    for kind, names in _feature_schema(s)["spec_by_kind"].items():
+        for name in names:
+            rule = rules.get(name)
+            columns.append(
+                {
+                    "name": name,
+                    "kind": kind,
+                    "type": rule.type if rule else default_type[kind],
+                    "nullable": rule.nullable if rule else True,
+                    "min": rule.min if rule else None,
+                    "max": rule.max if rule else None,
+                    "allowed": list(rule.allowed) if rule and rule.allowed is not None else None,
+                }
+            )
+    test = pd.read_parquet(ctx.input("test.parquet"), columns=list(s.features.columns))
+    example = json.loads(test.head(1).to_json(orient="records", date_format="iso"))[0]
+    fit = read_json(ctx.input("fit.json"))
+    return {**_feature_schema(s), "columns": columns, "classes": fit.get("classes"),
+            "example": example}  # fmt: skip
 
 
 def _external(s: TrainSettings) -> dict[str, Path]:

@@ -174,9 +174,18 @@ def fit(s: TrainSettings, ctx: StepContext) -> None:
     save_model(pipeline, folder)
     write_manifest(folder)
     refit = "best_params.json" in ctx.inputs
+    classes = getattr(pipeline, "classes_", None)
     write_json(
         ctx.output("fit.json"),
-        {"params": params, "rows": len(frame), "seconds": seconds, "refit_on_valid": refit},
+        {
+            "params": params,
+            "rows": len(frame),
+            "seconds": seconds,
+            "refit_on_valid": refit,
+            "classes": None
+            if classes is None
+            else [c.item() if hasattr(c, "item") else c for c in classes],
+        },
     )
 
 
