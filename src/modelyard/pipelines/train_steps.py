@@ -215,18 +215,18 @@ def evaluate(s: TrainSettings, ctx: StepContext) -> None:
     model = load_model(ctx.input("model"))
     searched = read_json(ctx.input("fit.json"))["refit_on_valid"]
     metrics: dict[str, dict[str, float]] = {}
-    for name in ("valid", "test"):
-        if name == "valid" and searched:
-            continue  # the refit saw the validation rows; only test is out of sample
-        frame = pd.read_parquet(ctx.input(f"{name}.parquet"))
-        if not len(frame):
-            continue
-        x, y = xy(s, frame)
-        y_pred, y_score, labels = scores(s, model, x)
-        metrics[name] = compute_metrics(s.task, y, y_pred=y_pred, y_score=y_score, labels=labels)
     test = pd.read_parquet(ctx.input("test.parquet"))
     x, y = xy(s, test)
     y_pred, y_score, labels = scores(s, model, x)
+    if not searched:  # after a search the refit saw the validation rows: only test is unseen
+        valid = pd.read_parquet(ctx.input("valid.parquet"))
+        if len(valid):
+            vx, vy = xy(s, valid)
+            v_pred, v_score, _ = scores(s, model, vx)
+            metrics["valid"] = compute_metrics(
+                s.task, vy, y_pred=v_pred, y_score=v_score, labels=labels
+            )
+    metrics["test"] = compute_metrics(s.task, y, y_pred=y_pred, y_score=y_score, labels=labels)
     slices = slice_metrics(
         s.task, test, y, y_pred=y_pred, y_score=y_score, columns=list(s.slices), labels=labels
     )
