@@ -339,6 +339,7 @@ def card(s: TrainSettings, run: RunHandle, ctx: StepContext) -> None:
     from modelyard.evaluation.card import ChampionComparison, ModelCard, TrainingData, write_card
     from modelyard.evaluation.gates import GateReport
     from modelyard.evaluation.slices import SliceMetrics
+    from modelyard.tracking.lineage import lineage_tags
 
     version = read_json(ctx.input("registered.json"))["version"]
     gate_info = read_json(ctx.input("gate.json"))
@@ -376,7 +377,13 @@ def card(s: TrainSettings, run: RunHandle, ctx: StepContext) -> None:
         slices=[SliceMetrics(**item) for item in read_json(ctx.input("slices.json"))],
         gates=GateReport.from_dict(gate_info["report"]),
         champion=champion,
-        lineage={k: str(v) for k, v in s.lineage.items()} | {"config_hash": s.config_hash},
+        lineage={
+            **lineage_tags(
+                config_hash=s.config_hash, data_digest=snapshot["digest"], project_root=s.root
+            ),
+            **{k: str(v) for k, v in s.lineage.items()},
+            "modelyard.run_id": run.run_id,
+        },
         plots=sorted(ctx.input("plots").glob("*.png")),
         primary_metric=s.primary_metric,
     )
