@@ -251,6 +251,18 @@ class Project:
 
         return Registry(self.tracking_uri)
 
+    def download_model(self, ref: str | None, dest: Path) -> tuple[str, int, Path]:
+        """Download the version ``ref`` names into ``dest``, verified; return name, version, folder.
+
+        ``ref`` is ``NAME@ALIAS`` or ``NAME/VERSION``; by default the project's model @ champion.
+        """
+        from modelyard.inference.ref import parse_model_ref, resolve_version
+
+        registry = self.registry()
+        model = parse_model_ref(ref, default_name=self.config.model_name)
+        version = resolve_version(registry, model)
+        return model.name, version, registry.download(model.name, version, dest)
+
 
 def load_project(
     project: Path | str = ".",
