@@ -169,6 +169,16 @@ class Tracker:
             self._reap(client, experiment_id)
         return self._client_
 
+    def _experiment_location(self) -> str | None:
+        """Where a new experiment's artifacts go; None lets a tracking server decide.
+
+        A tracking server (http/https) proxies artifacts to its own store, which every client
+        can reach; a local folder would only exist on the machine that created the experiment.
+        """
+        if _backend.scheme_of(self.tracking_uri) in ("http", "https"):
+            return None
+        return (self._artifact_root() / self.experiment).as_uri()
+
     def _artifact_root(self) -> Path:
         """Where a new experiment keeps artifacts: as given, else beside a SQLite store.
 
@@ -189,7 +199,7 @@ class Tracker:
         with _backend.translated(self.tracking_uri, f"Opening experiment {self.experiment!r}"):
             found = client.get_experiment_by_name(self.experiment)
             if found is None:
-                location = (self._artifact_root() / self.experiment).as_uri()
+                location = self._experiment_location()
                 try:
                     return str(
                         _backend.retry(

@@ -194,3 +194,12 @@ def test_run_of_a_killed_process_is_reaped_on_first_use(tracker: Tracker) -> Non
     assert record.tags["modelyard.reaped_by"] == f"{socket.gethostname()}:{os.getpid()}"
     assert record.metrics == {"loss": 1.0}
     assert time.monotonic() - started < 5
+
+
+def test_experiment_artifacts_go_where_every_client_can_read_them(tmp_path: Path) -> None:
+    served = Tracker("http://127.0.0.1:5000", experiment="e")
+    assert served._experiment_location() is None  # the tracking server proxies artifacts
+    local = Tracker(f"sqlite:///{tmp_path}/m.db", experiment="e")
+    assert local._experiment_location() == (tmp_path / "artifacts" / "e").as_uri()
+    explicit = Tracker(f"sqlite:///{tmp_path}/m.db", experiment="e", artifact_root=tmp_path / "a")
+    assert explicit._experiment_location() == (tmp_path / "a" / "e").as_uri()
