@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= flights-demo
 
-.PHONY: install demo test lint types contracts check bench clean
+.PHONY: install demo test lint types contracts check bench clean evidently-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,10 @@ demo: $(STAMP)  ## the main job: the flights example, validated, trained, regist
 	cd $(DEMO_DIR) && ../$(BIN)/modelyard data validate && ../$(BIN)/modelyard data profile \
 		&& ../$(BIN)/modelyard train && ../$(BIN)/modelyard models list
 
-test: $(STAMP)  ## the test suite; collecting no tests is a failure (pytest exit 5)
+evidently-env:  ## .venv-evidently: Evidently 0.7.23 + pandas 2.3.3, the drift tests' peer (idempotent)
+	PYTHON=$(PYTHON) scripts/evidently-env.sh
+
+test: $(STAMP) evidently-env  ## the test suite; collecting no tests is a failure (pytest exit 5)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; exit $$rc
 
@@ -41,3 +44,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: deploy-tools
+deploy-tools:  ## promtool for tests/unit/test_deploy.py (Debian's prometheus package; its daemon is left stopped)
+	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+		&& { systemctl disable --now prometheus >/dev/null 2>&1 || true; }; }
+	@promtool --version 2>&1 | head -n 1
