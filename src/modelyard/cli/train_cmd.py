@@ -63,7 +63,7 @@ def render_result(console: Console, result: TrainResult, root: Path) -> None:
     )
     console.print(f"  test: {metric_line}")
     onnx = result.onnx
-    if onnx.get("parity") is not None:
+    if onnx.get("reason") is None and onnx.get("parity") is not None:
         console.print(f"  ONNX export: parity {onnx['parity']:.1e} on {onnx.get('rows', 0):,} rows")
     else:
         console.print(f"  ONNX export: none ({onnx.get('reason')}); serving uses the native model")
