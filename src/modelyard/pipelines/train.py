@@ -239,7 +239,7 @@ def register(s: TrainSettings, run: RunHandle, registry: Registry, ctx: StepCont
         artifact_path="model",
         tags={
             "modelyard.task": s.task,
-            "modelyard.onnx": "yes" if onnx_info["parity"] is not None else "no",
+            "modelyard.onnx": "yes" if (folder / "model.onnx").exists() else "no",
             "modelyard.onnx_parity": onnx_info["parity"],
             "modelyard.onnx_reason": onnx_info["reason"] or "",
             "modelyard.data_digest": read_json(ctx.input("snapshot.json"))["digest"],
