@@ -33,6 +33,7 @@ The tree::
     │   ├── ArtifactIntegrityError                          files that do not match the manifest
     │   └── UnsafeArtifactError                             a format that could run code on load
     ├── PipelineError                                       a pipeline step failed
+    ├── ServingError                   (ValueError)         a server that cannot start as asked
     └── ExampleError                   (ValueError)         an unknown example or a busy folder
 """
 
@@ -274,6 +275,10 @@ class UnsafeArtifactError(RegistryError):
 
 class PipelineError(ModelyardError):
     """A pipeline step failed; the message names the step."""
+
+
+class ServingError(ModelyardError, ValueError):
+    """The model server cannot start as asked: a bad model reference, bind or key setting."""
 
 
 class ExampleError(ModelyardError, ValueError):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from modelyard.pipelines.runner import Observer
     from modelyard.pipelines.train import TrainResult
     from modelyard.pipelines.train_steps import TrainSettings
+    from modelyard.serving.settings import ServeSettings
     from modelyard.tracking.mlflow_store import Tracker
     from modelyard.tracking.registry import Registry
 
@@ -236,6 +237,42 @@ class Project:
         from modelyard.pipelines.train import train
 
         return train(self.train_settings(search=search), use_cache=use_cache, observer=observer)
+
+    def serve_settings(
+        self,
+        *,
+        model: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        workers: int | None = None,
+    ) -> ServeSettings:
+        """The model server's settings, from the config (the arguments override it).
+
+        The model defaults to ``serving.model``, else the registered model's ``champion``.
+        """
+        from modelyard.serving.settings import ServeSettings, split_keys
+
+        s = self.config.serving
+        return ServeSettings(
+            model=model or s.model or f"{self.config.model_name}@champion",
+            tracking_uri=self.tracking_uri,
+            store=self.paths.store,
+            host=host or s.host,
+            port=s.port if port is None else port,
+            workers=workers or s.workers,
+            api_keys=split_keys(s.api_keys),
+            allowed_hosts=tuple(s.allowed_hosts),
+            max_body_bytes=s.max_body_bytes,
+            max_batch_rows=s.max_batch_rows,
+            max_concurrency=s.max_concurrency,
+            max_queue=s.max_queue,
+            request_timeout_s=s.request_timeout_s,
+            watch_interval_s=s.watch_interval_s,
+            grace_period_s=s.grace_period_s,
+            drain_delay_s=s.drain_delay_s,
+            prediction_log=s.prediction_log,
+            access_log=s.access_log,
+        )
 
     def tracker(self) -> Tracker:
         from modelyard.tracking.mlflow_store import Tracker

@@ -12,7 +12,9 @@ import typer
 
 from modelyard.cli import config_cmd, data_cmd, models_cmd, runs_cmd
 from modelyard.cli.example_cmd import example
+from modelyard.cli.init_cmd import init
 from modelyard.cli.predict_cmd import predict
+from modelyard.cli.serve_cmd import serve
 from modelyard.cli.train_cmd import train
 from modelyard.cli.ui_cmd import ui
 from modelyard.errors import ModelyardError
@@ -28,12 +30,14 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
+app.command("init")(init)
 app.command("example")(example)
 app.command("train")(train)
 app.command("predict")(predict)
 app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
 app.command("ui")(ui)
+app.command("serve")(serve)
 
 
 def _version(value: bool) -> None:

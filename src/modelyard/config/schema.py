@@ -158,10 +158,19 @@ class RegistryConfig(Section):
 
 
 class ServingConfig(Section):
+    """``modelyard serve``: where it binds, who may call it, and its limits.
+
+    ``api_keys`` is a comma-separated list of secrets (use ``${VAR}``); ``allowed_hosts`` the
+    Host headers answered besides 127.0.0.1, localhost and ``host`` (``"*"``: any);
+    ``drain_delay_s`` how long readiness reports 503 after SIGTERM before new connections are
+    refused; ``access_log`` whether each request gets a JSON line on stderr.
+    """
+
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
     workers: Annotated[int, Field(ge=1)] = 1
     api_keys: str = ""
+    allowed_hosts: list[str] = Field(default_factory=list)
     model: str | None = None
     max_body_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     max_batch_rows: Annotated[int, Field(gt=0)] = 10_000
@@ -170,7 +179,9 @@ class ServingConfig(Section):
     request_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     watch_interval_s: Annotated[float, Field(gt=0)] = 5.0
     grace_period_s: Annotated[float, Field(gt=0)] = 30.0
+    drain_delay_s: Annotated[float, Field(ge=0)] = 1.0
     prediction_log: bool = True
+    access_log: bool = True
 
 
 class DriftConfig(Section):

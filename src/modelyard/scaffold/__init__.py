@@ -1,1 +1,1 @@
-"""Project templates: the bundled examples, and (later) `modelyard init`'s standard layout."""
+"""Project templates: `modelyard init`'s standard layout, and the bundled examples."""

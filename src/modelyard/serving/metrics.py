@@ -1,0 +1,144 @@
+"""Prometheus metrics of one app, in its own registry (several apps can share a process).
+
+Names, all prefixed ``modelyard_``:
+
+- ``http_requests_total`` and ``http_request_duration_seconds`` by route, method, status and
+  model version (the ``X-Model-Version`` that answered; empty for other routes);
+- ``http_requests_in_flight``;
+- ``predictions_total`` by model version and class (classifiers), and
+  ``prediction_value`` by model version (regressors, fixed symmetric buckets);
+- ``model_loads_total`` by outcome (``loaded``, ``integrity_error``, ``unsafe``, ``error``);
+- ``admission_rejections_total`` (503 for lack of a slot), ``log_dropped_total`` by log
+  (records dropped because the log queue was full), ``log_write_errors_total`` by log;
+- ``model_info`` (1 for the version serving now, by version and runtime).
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+VALUE_BUCKETS = (-1e4, -1e3, -1e2, -10.0, -1.0, 0.0, 1.0, 10.0, 1e2, 1e3, 1e4, 1e5)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class ServingMetrics:
+    """The app's metrics; label children are cached so a request pays two dict lookups."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = ["route", "method", "status", "model_version"]
+        r = self.registry
+        self.requests = Counter(
+            "modelyard_http_requests_total", "HTTP requests answered.", labels, registry=r
+        )
+        self.latency = Histogram(
+            "modelyard_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(
+            "modelyard_http_requests_in_flight", "HTTP requests being answered.", registry=r
+        )
+        self.predictions = Counter(
+            "modelyard_predictions_total",
+            "Records predicted, by class.",
+            ["model_version", "class"],
+            registry=r,
+        )
+        self.values = Histogram(
+            "modelyard_prediction_value",
+            "Regression predictions.",
+            ["model_version"],
+            buckets=VALUE_BUCKETS,
+            registry=r,
+        )
+        self.model_loads = Counter(
+            "modelyard_model_loads_total",
+            "Model versions loaded, by outcome.",
+            ["outcome"],
+            registry=r,
+        )
+        self.rejections = Counter(
+            "modelyard_admission_rejections_total",
+            "Predictions refused with 503: no slot and a full queue.",
+            registry=r,
+        )
+        self.log_dropped = Counter(
+            "modelyard_log_dropped_total",
+            "Records not logged because the log queue was full.",
+            ["log"],
+            registry=r,
+        )
+        self.log_errors = Counter(
+            "modelyard_log_write_errors_total",
+            "Log batches that failed to write.",
+            ["log"],
+            registry=r,
+        )
+        self.model_info = Gauge(
+            "modelyard_model_info",
+            "The version serving now (value 1).",
+            ["model", "model_version", "runtime"],
+            registry=r,
+        )
+        self._children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+
+    def observe_request(
+        self, route: str, method: str, status: int, version: str, seconds: float
+    ) -> None:
+        """Count one answered request and its latency."""
+        key = (route, method, str(status), version)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(*key),
+                self.latency.labels(*key),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def observe_predictions(self, version: str, outputs: list[dict[str, Any]]) -> None:
+        """Count predictions by class, or record regression values."""
+        if outputs and "value" in outputs[0]:
+            histogram = self.values.labels(version)
+            for output in outputs:
+                if output["value"] is not None:
+                    histogram.observe(output["value"])
+            return
+        if len(outputs) == 1:
+            self.predictions.labels(version, str(outputs[0]["label"])).inc()
+            return
+        for label, count in collections.Counter(str(o["label"]) for o in outputs).items():
+            self.predictions.labels(version, label).inc(count)
+
+    def set_model(self, name: str, version: str, runtime: str) -> None:
+        """Mark ``version`` as the one serving now."""
+        self.model_info.clear()
+        self.model_info.labels(name, version, runtime).set(1)
+
+    def render(self) -> bytes:
+        """Return the Prometheus text exposition."""
+        return generate_latest(self.registry)

@@ -1,0 +1,200 @@
+"""The endpoints: prediction, feedback, model description, metrics, health.
+
+Each handler reads ``state.model`` once and uses that model throughout, so the
+``X-Model-Version`` header always names the model that produced the body, even mid-swap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from modelyard.errors import FeatureError
+from modelyard.serving.admission import OverloadedError
+from modelyard.serving.metrics import CONTENT_TYPE
+from modelyard.serving.model import Outputs, Records, ServedModel
+from modelyard.serving.problems import ApiError, ErrorBody, invalid_input
+from modelyard.serving.schema import FeedbackResponse, ModelDescription, PredictResponse
+from modelyard.serving.state import ServingState
+
+JSON = "application/json"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Host header not allowed.",
+        401: "Missing or invalid API key.",
+        413: "Body too large.",
+        415: "Body is not JSON.",
+        422: "Input breaks the schema.",
+        503: "No model loaded yet, or overloaded (see Retry-After).",
+        504: "The prediction timed out.",
+    }.items()
+}
+_COMMON: dict[int | str, dict[str, Any]] = {status: _ERRORS[status] for status in (400, 401)}
+
+
+def build_routers(
+    state: ServingState, require_key: Callable[[Request], Awaitable[None]]
+) -> tuple[APIRouter, APIRouter]:
+    """Return (health router, router of everything else, guarded by ``require_key``)."""
+    health = APIRouter(tags=["health"])
+    guarded = APIRouter(dependencies=[Depends(require_key)], responses=_COMMON)
+    settings = state.settings
+
+    @health.get("/health/live", summary="Liveness: the event loop answers.")
+    async def live() -> dict[str, str]:
+        return {"status": "live"}
+
+    @health.get(
+        "/health/ready",
+        summary="Readiness: a model is loaded and the server is not draining.",
+        responses={503: _ERRORS[503]},
+    )
+    async def ready() -> Response:
+        model = state.model
+        if model is None or state.draining:
+            reason = "draining for shutdown" if state.draining else "no model loaded yet"
+            raise ApiError(503, "not_ready", f"Not ready: {reason}.")
+        body = {"status": "ready", "model": model.name, "version": model.version}
+        return Response(json.dumps(body).encode(), media_type=JSON)
+
+    @guarded.post(
+        "/v1/predict",
+        summary="Predict one or more records.",
+        tags=["predict"],
+        responses={200: {"model": PredictResponse}, **_ERRORS},
+        description='Body: `{"records": [record, ...]}` with 1 to max_batch_rows records, '
+        "each with exactly the model's input fields (null for a missing value).",
+    )
+    async def predict(request: Request) -> Response:
+        model = _current(state)
+        headers = {"X-Model-Version": model.version_label}
+        raw = await _json_body(request, headers)
+        records = _validated(model.request, raw, headers)["records"]
+        try:
+            outputs = await _predict(state, model, records)
+        except OverloadedError:
+            state.metrics.rejections.inc()
+            raise ApiError(
+                503,
+                "overloaded",
+                "Too many predictions in flight; retry shortly.",
+                headers={**headers, "Retry-After": "1"},
+            ) from None
+        except TimeoutError:
+            raise ApiError(
+                504,
+                "timeout",
+                f"The prediction took longer than "
+                f"{settings.request_timeout_s:g} s (serving.request_timeout_s).",
+                headers=headers,
+            ) from None
+        except FeatureError as error:
+            raise ApiError(422, "invalid_input", str(error), headers=headers) from None
+        request_id = request.scope["state"]["request_id"]
+        body = {
+            "request_id": request_id,
+            "model": {"name": model.name, "version": model.version},
+            "predictions": outputs,
+        }
+        payload = json.dumps(body).encode()
+        state.record(request_id, model, raw, payload, outputs)
+        return Response(payload, media_type=JSON, headers=headers)
+
+    @guarded.post(
+        "/v1/feedback",
+        summary="Send the true label of a prediction.",
+        tags=["predict"],
+        status_code=202,
+        responses={202: {"model": FeedbackResponse}, **_ERRORS},
+        description='Body: `{"request_id", "label", "row"?}`. Labels for unknown request '
+        "ids are accepted and stored with matched=false.",
+    )
+    async def feedback(request: Request) -> Response:
+        model = _current(state)
+        label = _validated(model.feedback, await _json_body(request, {}), {})
+        accepted, matched = state.record_feedback(model, label)
+        body = {"request_id": label["request_id"], "accepted": accepted, "matched": matched}
+        return Response(json.dumps(body).encode(), status_code=202, media_type=JSON)
+
+    @guarded.get(
+        "/v1/model",
+        summary="The model serving now.",
+        tags=["model"],
+        responses={200: {"model": ModelDescription}, 503: _ERRORS[503]},
+    )
+    async def describe() -> Response:
+        model = _current(state)
+        headers = {"X-Model-Version": model.version_label}
+        return Response(
+            json.dumps(model.describe(), default=str).encode(), media_type=JSON, headers=headers
+        )
+
+    @guarded.get(
+        "/metrics",
+        summary="Prometheus metrics.",
+        tags=["model"],
+        responses={200: {"content": {CONTENT_TYPE: {}}}},
+    )
+    async def metrics() -> Response:
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
+
+    return health, guarded
+
+
+async def _predict(state: ServingState, model: ServedModel, records: Records) -> Outputs:
+    """Predict within the admission limits and the timeout (waiting included).
+
+    The common case, a free slot and a small batch on ONNX Runtime (tens of microseconds),
+    runs inline without arming a timer; anything that waits or runs in a thread is timed.
+    """
+    admission, inline = state.admission, len(records) <= model.runtime.inline_rows
+    if inline and admission.try_acquire():
+        try:
+            return model.predict(records)
+        finally:
+            admission.release()
+    async with asyncio.timeout(state.settings.request_timeout_s):
+        await admission.acquire()
+        try:
+            if inline:
+                return model.predict(records)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(state.executor, model.predict, records)
+        finally:
+            admission.release()
+
+
+def _current(state: ServingState) -> ServedModel:
+    model = state.model
+    if model is None:
+        raise ApiError(
+            503, "not_ready", "No model is loaded yet; retry shortly.", headers={"Retry-After": "1"}
+        )
+    return model
+
+
+async def _json_body(request: Request, headers: dict[str, str]) -> bytes:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != JSON:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "Send the body as JSON with 'Content-Type: application/json'.",
+            headers=headers,
+        )
+    return await request.body()
+
+
+def _validated(adapter: Any, body: bytes, headers: dict[str, str]) -> Any:
+    try:
+        return adapter.validate_json(body)
+    except ValidationError as error:
+        errors = error.errors(include_url=False, include_input=False, include_context=False)
+        raise invalid_input(list(errors), headers=headers) from None

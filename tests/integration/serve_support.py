@@ -1,0 +1,223 @@
+"""Helpers for the `modelyard serve` tests: a trained flights project and a real server process.
+
+The project is trained once per test session (two versions, different trees, so a fixed probe
+record gets different probabilities) and shared by the serve test modules; each test sets the
+aliases it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+
+PARAMS = {
+    1: "params: {n_estimators: 20, num_leaves: 15}",
+    2: "params: {n_estimators: 6, num_leaves: 7}",
+}
+MODEL = "flights-delay"
+API_KEY = "serve-test-key-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Trained:
+    root: Path
+    example: dict[str, Any]
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / '.modelyard' / 'mlflow.db'}"
+
+    @property
+    def store(self) -> Path:
+        return self.root / ".modelyard"
+
+
+def modelyard_env(**overrides: str) -> dict[str, str]:
+    """The environment without the developer's MODELYARD_* variables, plus ``overrides``."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
+    return environ | overrides
+
+
+def set_params(project: Path, params: str) -> None:
+    config = project / "modelyard.yaml"
+    text = config.read_text()
+    start = text.index("  params:")
+    end = text.index("\n", start)
+    config.write_text(text[:start] + "  " + params + text[end:])
+
+
+def trained_flights(tmp_path_factory: Any, template: Path) -> Trained:
+    """The flights example trained twice (versions 1 and 2), once per session."""
+    root = tmp_path_factory.getbasetemp() / "served-flights"
+    done = root / ".trained"
+    if not done.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(template, root)
+        for version, params in PARAMS.items():
+            set_params(root, params)
+            result = subprocess.run(
+                [sys.executable, "-m", "modelyard", "train", "--json"],
+                cwd=root,
+                env=modelyard_env(),
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+            assert json.loads(result.stdout)["version"] == version
+        done.touch()
+    registry_folder = next((root / ".modelyard" / "artifacts").glob("*/*/artifacts/model"))
+    example = json.loads((registry_folder / "features.json").read_text())["example"]
+    return Trained(root, example)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A `modelyard serve` process on a free 127.0.0.1 port, stopped by its PID."""
+
+    def __init__(self, project: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = project / f"serve-{self.port}.log"
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "modelyard", "serve", "--port", str(self.port), *args],
+            cwd=project,
+            env=modelyard_env(**(env or {})),
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited {self.process.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server not ready in {timeout} s:\n{self.output()}")
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self._log_file.close()
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 30 s; only ever this process."""
+        self.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._log_file.close()
+
+    def output(self) -> str:
+        if not self._log_file.closed:
+            self._log_file.flush()
+        return self.log.read_text(errors="replace")[-5000:]
+
+    def __enter__(self) -> Server:
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One client request: when it started and ended, and what came back (or the error)."""
+
+    start: float
+    end: float
+    status: int | None = None
+    header_version: int | None = None
+    body: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def hammer(
+    url: str,
+    bodies: list[dict[str, Any]],
+    *,
+    seconds: float,
+    max_requests: int,
+    stop: threading.Event | None = None,
+    headers: dict[str, str] | None = None,
+) -> list[Outcome]:
+    """POST to ``url`` from one thread per body, each with a keep-alive client, until
+    ``seconds`` pass, ``max_requests`` were sent in all, or ``stop`` is set. Bounded both ways.
+
+    A thread that sees a connection error stops (the server is going away).
+    """
+    outcomes: list[Outcome] = []
+    deadline = time.monotonic() + seconds
+    budget = iter(range(max_requests))
+    lock = threading.Lock()
+
+    def client(body: dict[str, Any]) -> None:
+        with httpx.Client(timeout=10, headers=headers) as session:
+            while time.monotonic() < deadline and not (stop and stop.is_set()):
+                with lock:
+                    if next(budget, None) is None:
+                        return
+                start = time.monotonic()
+                try:
+                    response = session.post(url, json=body)
+                except httpx.TransportError as error:
+                    outcomes.append(Outcome(start, time.monotonic(), error=repr(error)))
+                    return
+                version = response.headers.get("x-model-version")
+                payload = (
+                    response.json()
+                    if response.headers.get("content-type") == "application/json"
+                    else None
+                )
+                outcomes.append(
+                    Outcome(
+                        start,
+                        time.monotonic(),
+                        response.status_code,
+                        int(version) if version else None,
+                        payload,
+                    )
+                )
+
+    threads = [threading.Thread(target=client, args=(body,), daemon=True) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 30)
+    return outcomes
