@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import RegistryError
-from modelyard.pipelines.train import CHALLENGER, CHAMPION, prepare_splits, score_version
+from modelyard.pipelines.registry_steps import CHALLENGER, CHAMPION, score_version
+from modelyard.pipelines.train import prepare_splits
 from modelyard.pipelines.train_steps import TrainSettings
 
 if TYPE_CHECKING:

@@ -8,25 +8,29 @@ registration is checked against the registry before it is reused.
 
 from __future__ import annotations
 
-import json
-import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelyard.pipelines import train_steps as steps
-from modelyard.pipelines.runner import Observer, Step, StepContext, StepResult, run_pipeline
-from modelyard.pipelines.train_steps import TrainSettings, read_json, write_json
+from modelyard.pipelines.data import SPLITS
+from modelyard.pipelines.registry_steps import (
+    CHALLENGER,
+    CHAMPION,
+    card,
+    feature_schema,
+    gate,
+    register,
+    still_registered,
+)
+from modelyard.pipelines.runner import Observer, Step, StepResult, run_pipeline
+from modelyard.pipelines.train_steps import TrainSettings, read_json
 
 if TYPE_CHECKING:
     from modelyard.evaluation.gates import GateReport
     from modelyard.tracking.registry import Registry
     from modelyard.tracking.runs import RunHandle
-
-CHAMPION, CHALLENGER = "champion", "challenger"
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,7 @@ def train(
     )
 
 
-SPLIT_FILES = ("train.parquet", "valid.parquet", "test.parquet")
+SPLIT_FILES = tuple(f"{name}.parquet" for name in SPLITS)
 
 
 def data_steps(s: TrainSettings) -> list[Step]:
@@ -198,7 +202,7 @@ def build_steps(s: TrainSettings, run: RunHandle, registry: Registry, on_trial: 
             inputs=("model", "onnx", "metrics.json", "slices.json", "importances.json", "plots",
                     "snapshot.json", "fit.json", "test.parquet"),
             outputs=("registered.json",), params={"model": s.model_name},
-            is_valid=lambda ctx: _still_registered(s, registry, ctx),
+            is_valid=lambda ctx: still_registered(s, registry, ctx),
         ),
         Step(
             "gate", lambda ctx: gate(s, registry, ctx), version=_code(gate),
@@ -215,248 +219,7 @@ def build_steps(s: TrainSettings, run: RunHandle, registry: Registry, on_trial: 
     return pipeline
 
 
-# --- the registry steps --------------------------------------------------------------------------
-
-
-def register(s: TrainSettings, run: RunHandle, registry: Registry, ctx: StepContext) -> None:
-    """Assemble the version's files, log them with their manifest, register, alias challenger."""
-    folder = ctx.out / "version"
-    folder.mkdir()
-    shutil.copy2(ctx.input("model") / "model.skops", folder / "model.skops")
-    onnx = ctx.input("onnx")
-    if (onnx / "model.onnx").exists():
-        shutil.copy2(onnx / "model.onnx", folder / "model.onnx")
-    shutil.copy2(onnx / "onnx.json", folder / "onnx.json")
-    for name in ("metrics.json", "slices.json", "importances.json", "snapshot.json", "fit.json"):
-        shutil.copy2(ctx.input(name), folder / name)
-    shutil.copytree(ctx.input("plots"), folder / "plots")
-    write_json(folder / "features.json", _input_schema(s, ctx))
-    run.log_artifacts(folder, "model")
-    onnx_info = read_json(onnx / "onnx.json")
-    version = registry.register(
-        s.model_name,
-        run_id=run.run_id,
-        artifact_path="model",
-        tags={
-            "modelyard.task": s.task,
-            "modelyard.onnx": "yes" if (folder / "model.onnx").exists() else "no",
-            "modelyard.onnx_parity": onnx_info["parity"],
-            "modelyard.onnx_reason": onnx_info["reason"] or "",
-            "modelyard.data_digest": read_json(ctx.input("snapshot.json"))["digest"],
-        },
-        description=f"{s.model_type} trained by modelyard on {s.source.uri or 'a query'}",
-    )
-    registry.set_alias(s.model_name, CHALLENGER, version)
-    write_json(ctx.output("registered.json"), {"version": version, "run_id": run.run_id})
-
-
-def gate(s: TrainSettings, registry: Registry, ctx: StepContext) -> None:
-    """Check the absolute gates and beat the champion, both scored now on this test split."""
-    from modelyard.evaluation.gates import GateReport, check_gates, compare_with_champion
-
-    version = read_json(ctx.input("registered.json"))["version"]
-    metrics = read_json(ctx.input("metrics.json"))["test"]
-    results = check_gates(metrics, s.gates)
-    champion = registry.get_alias(s.model_name, CHAMPION)
-    metric = s.champion_metric
-    value = metrics.get(metric, float("nan"))
-    champion_value = None
-    if champion is not None and champion != version:
-        scored = score_version(s, registry, champion, ctx.input("test.parquet"))
-        champion_value = None if scored is None else scored.get(metric)
-    if champion != version:
-        results.append(
-            compare_with_champion(metric, value, champion_value, min_delta=s.champion_min_delta)
-        )
-    report = GateReport(tuple(results))
-    promoted = report.passed and champion != version
-    if promoted:
-        registry.set_alias(s.model_name, CHAMPION, version)
-        if registry.get_alias(s.model_name, CHALLENGER) == version:
-            registry.delete_alias(s.model_name, CHALLENGER)  # a champion is no longer a candidate
-    registry.set_version_tags(
-        s.model_name,
-        version,
-        {
-            "modelyard.gates": "passed" if report.passed else "failed",
-            "modelyard.gate_summary": report.summary(),
-            **(
-                {
-                    "modelyard.promoted_by": "modelyard train (gates passed)",
-                    "modelyard.previous_champion": champion or "",
-                }
-                if promoted
-                else {}
-            ),
-        },
-    )
-    write_json(
-        ctx.output("gate.json"),
-        {
-            "version": version,
-            "champion_before": champion,
-            "champion_value": champion_value,
-            "promoted": promoted,
-            "report": report.to_dict(),
-        },
-    )
-
-
-def score_version(
-    s: TrainSettings, registry: Registry, version: int, test: Path
-) -> dict[str, float] | None:
-    """Score a registered version on ``test`` now; None when it cannot be loaded or scored."""
-    import tempfile
-
-    import pandas as pd
-
-    from modelyard.errors import ModelyardError
-    from modelyard.evaluation.metrics import compute_metrics
-    from modelyard.features.spec import FeatureSpec
-    from modelyard.features.transform import prepare_frame
-    from modelyard.tracking.artifacts import load_model
-
-    frame = pd.read_parquet(test)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            folder = registry.download(s.model_name, version, Path(tmp) / "model")
-            model = load_model(folder)
-            spec = FeatureSpec.from_dict(read_json(folder / "features.json")["spec"])
-            y_pred, y_score, labels = steps.scores(s, model, prepare_frame(frame, spec))
-        except ModelyardError as error:
-            log.warning("version %s of %s cannot be scored: %s", version, s.model_name, error)
-            return None
-    y = frame[s.target].to_numpy()
-    return compute_metrics(s.task, y, y_pred=y_pred, y_score=y_score, labels=labels)
-
-
-def card(s: TrainSettings, run: RunHandle, ctx: StepContext) -> None:
-    """Write the version's model card (Markdown and self-contained HTML) and log it."""
-    import datetime as dt
-
-    import pandas as pd
-
-    from modelyard.evaluation.card import ChampionComparison, ModelCard, TrainingData, write_card
-    from modelyard.evaluation.gates import GateReport
-    from modelyard.evaluation.slices import SliceMetrics
-    from modelyard.tracking.lineage import lineage_tags
-
-    version = read_json(ctx.input("registered.json"))["version"]
-    gate_info = read_json(ctx.input("gate.json"))
-    snapshot = read_json(ctx.input("snapshot.json"))
-    time_range = None
-    if s.timestamp:
-        stamps = pd.read_parquet(ctx.input("train.parquet"), columns=[s.timestamp])[s.timestamp]
-        time_range = (str(stamps.min()), str(stamps.max()))
-    champion = None
-    if gate_info["champion_before"] not in (None, version):
-        champion = ChampionComparison(
-            version=str(gate_info["champion_before"]),
-            metrics={s.champion_metric: gate_info["champion_value"]}
-            if gate_info["champion_value"] is not None
-            else {},
-        )
-    model_card = ModelCard(
-        name=s.model_name,
-        version=str(version),
-        task=s.task,
-        created_at=dt.datetime.now(dt.UTC),
-        intended_use=(
-            f"Predict {s.target!r} ({s.task.replace('_', ' ')}) from the features listed below, "
-            "for data like the training data. Not validated for other populations or periods."
-        ),
-        training_data=TrainingData(
-            source=_source(s),
-            digest=snapshot["digest"],
-            rows=snapshot["rows"],
-            time_range=time_range,
-        ),
-        features=_feature_schema(s)["spec_by_kind"],
-        target=s.target,
-        metrics=read_json(ctx.input("metrics.json")),
-        slices=[SliceMetrics(**item) for item in read_json(ctx.input("slices.json"))],
-        gates=GateReport.from_dict(gate_info["report"]),
-        champion=champion,
-        lineage={
-            **lineage_tags(
-                config_hash=s.config_hash, data_digest=snapshot["digest"], project_root=s.root
-            ),
-            **{k: str(v) for k, v in s.lineage.items()},
-            "modelyard.run_id": run.run_id,
-        },
-        plots=sorted(ctx.input("plots").glob("*.png")),
-        primary_metric=s.primary_metric,
-    )
-    folder = ctx.output("card")
-    write_card(model_card, folder)
-    published = s.cards_dir / s.model_name / f"v{version}"
-    if published.exists():
-        shutil.rmtree(published)
-    shutil.copytree(folder, published)
-    run.log_artifacts(folder, "card")
-
-
 # --- small pieces -------------------------------------------------------------------------------
-
-
-def _still_registered(s: TrainSettings, registry: Registry, ctx: StepContext) -> bool:
-    from modelyard.errors import ModelyardError
-
-    recorded = read_json(ctx.output("registered.json"))
-    try:
-        return bool(
-            registry.version(s.model_name, recorded["version"]).run_id == recorded["run_id"]
-        )
-    except ModelyardError:
-        return False
-
-
-def _feature_schema(s: TrainSettings) -> dict[str, Any]:
-    spec = s.features
-    kinds = {"numeric": spec.numeric, "categorical": spec.categorical,
-             "ordinal": spec.ordinal, "datetime": spec.datetime}  # fmt: skip
-    return {
-        "spec": spec.to_dict(),
-        "spec_by_kind": {k: list(v) for k, v in kinds.items() if v},
-        "target": s.target,
-        "task": s.task,
-    }
-
-
-def _input_schema(s: TrainSettings, ctx: StepContext) -> dict[str, Any]:
-    """What serving needs to validate a request: each input column's rules, classes, example.
-
-    Rules come from the data contract where it names the column; otherwise from the kind.
-    """
-    import pandas as pd
-
-    rules: dict[str, Any] = {}
-    if s.contract is not None:
-        from modelyard.data.contract import load_contract
-
-        rules = {rule.name: rule for rule in load_contract(s.contract).columns}
-    default_type = {"numeric": "float", "categorical": "string", "ordinal": "string",
-                    "datetime": "datetime"}  # fmt: skip
-    columns = []
-    for kind, names in _feature_schema(s)["spec_by_kind"].items():
-        for name in names:
-            rule = rules.get(name)
-            columns.append(
-                {
-                    "name": name,
-                    "kind": kind,
-                    "type": rule.type if rule else default_type[kind],
-                    "nullable": rule.nullable if rule else True,
-                    "min": rule.min if rule else None,
-                    "max": rule.max if rule else None,
-                    "allowed": list(rule.allowed) if rule and rule.allowed is not None else None,
-                }
-            )
-    test = pd.read_parquet(ctx.input("test.parquet"), columns=list(s.features.columns))
-    example = json.loads(test.head(1).to_json(orient="records", date_format="iso"))[0]
-    fit = read_json(ctx.input("fit.json"))
-    return {**_feature_schema(s), "columns": columns, "classes": fit.get("classes"),
-            "example": example}  # fmt: skip
 
 
 def _external(s: TrainSettings) -> dict[str, Path]:
@@ -491,7 +254,7 @@ def _source_params(s: TrainSettings) -> dict[str, Any]:
 def _model_params(s: TrainSettings, *, search: bool = False) -> dict[str, Any]:
     params: dict[str, Any] = {
         "task": s.task, "type": s.model_type, "params": dict(s.params), "seed": s.seed,
-        "features": _feature_schema(s)["spec"], "target": s.target,
+        "features": feature_schema(s)["spec"], "target": s.target,
     }  # fmt: skip
     if search or s.search:
         params["search"] = {
