@@ -51,3 +51,9 @@ deploy-tools:  ## promtool for tests/unit/test_deploy.py (Debian's prometheus pa
 		apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
 		&& { systemctl disable --now prometheus >/dev/null 2>&1 || true; }; }
 	@promtool --version 2>&1 | head -n 1
+
+.PHONY: browser-tools
+browser-tools:  ## chromium for tests/integration/test_report_browser.py (Debian's package, headless)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@chromium --version 2>/dev/null | head -n 1
