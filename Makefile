@@ -15,10 +15,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install modelyard with its dev tools
 
-demo: $(STAMP)  ## the main job: the flights example, validated, trained, registered, gated
-	$(BIN)/modelyard example flights $(DEMO_DIR) --force
-	cd $(DEMO_DIR) && ../$(BIN)/modelyard data validate && ../$(BIN)/modelyard data profile \
-		&& ../$(BIN)/modelyard train && ../$(BIN)/modelyard models list
+demo: $(STAMP)  ## the main job: train, serve, replay traffic, monitor, retrain, promote, switch
+	$(BIN)/modelyard demo $(DEMO_DIR) --force
 
 evidently-env:  ## .venv-evidently: Evidently 0.7.23 + pandas 2.3.3, the drift tests' peer (idempotent)
 	PYTHON=$(PYTHON) scripts/evidently-env.sh

@@ -124,6 +124,12 @@ def _slice(
         "dest": rng.choice(choices["dest"], n),
         "distance": rng.uniform(80, 5000, n).round(),
         "plane_age": np.where(rng.random(n) < 0.1, np.nan, age),
+        "temp": rng.normal(57.0, 18.0, n).round(2),
+        "dewp": rng.normal(41.0, 19.0, n).round(2),
+        "humid": rng.uniform(15, 100, n).round(2),
+        "wind_speed": rng.gamma(2.5, 4.0, n).round(2),
+        "precip": np.where(rng.random(n) < 0.95, 0.0, rng.uniform(0, 0.5, n).round(2)),
+        "visib": np.where(rng.random(n) < 0.9, 10.0, rng.uniform(0, 10, n).round(2)),
         "arr_delayed": (rng.random(n) < 0.2).astype(np.int64),
     }
 

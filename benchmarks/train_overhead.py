@@ -53,7 +53,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-NUMERIC = ["distance", "sched_dep_hour", "sched_arr_hour", "plane_age"]
+NUMERIC = ["distance", "sched_dep_hour", "sched_arr_hour", "plane_age",
+           "temp", "dewp", "humid", "wind_speed", "precip", "visib"]  # fmt: skip
 CATEGORICAL = ["carrier", "origin", "dest", "month", "weekday"]
 TARGET = "arr_delayed"
 VALID = TEST = 0.15

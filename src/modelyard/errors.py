@@ -34,6 +34,8 @@ The tree::
     │   └── UnsafeArtifactError                             a format that could run code on load
     ├── PipelineError                                       a pipeline step failed
     ├── ServingError                   (ValueError)         a server that cannot start as asked
+    ├── MonitoringError                (ValueError)         nothing to monitor, or a bad window
+    │   └── WebhookRefusedError        (ValueError)         an alert target that is not allowed
     └── ExampleError                   (ValueError)         an unknown example or a busy folder
 """
 
@@ -279,6 +281,16 @@ class PipelineError(ModelyardError):
 
 class ServingError(ModelyardError, ValueError):
     """The model server cannot start as asked: a bad model reference, bind or key setting."""
+
+
+class MonitoringError(ModelyardError, ValueError):
+    """A look at drift and quality cannot be taken: no rows in the window, no reference, or
+    data without the model's columns."""
+
+
+class WebhookRefusedError(MonitoringError):
+    """An alert webhook points at a host modelyard will not call (loopback, private or
+    link-local, not allowlisted), or at a URL it cannot use."""
 
 
 class ExampleError(ModelyardError, ValueError):

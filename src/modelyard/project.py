@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from modelyard.config.schema import ProjectConfig
     from modelyard.data.report import ValidationReport
     from modelyard.data.source_spec import SourceSpec
+    from modelyard.pipelines.monitor import MonitorResult
     from modelyard.pipelines.runner import Observer
     from modelyard.pipelines.train import TrainResult
     from modelyard.pipelines.train_steps import TrainSettings
@@ -166,8 +167,18 @@ class Project:
             return prefix + str(path)
         return uri
 
-    def train_settings(self, *, search: bool | None = None) -> TrainSettings:
-        """The training pipeline's settings, from the config (``search`` overrides it)."""
+    def train_settings(
+        self,
+        *,
+        search: bool | None = None,
+        window: str | None = None,
+        lineage: Mapping[str, str] | None = None,
+    ) -> TrainSettings:
+        """The training pipeline's settings, from the config (the arguments override it).
+
+        ``window`` trains on the source's latest rows only; ``lineage`` adds run tags (what
+        triggered an automatic retraining, say).
+        """
         import hashlib
         import json
 
@@ -223,7 +234,8 @@ class Project:
             cards_dir=self.paths.cards,
             export_onnx=c.registry.export_onnx,
             config_hash=hashlib.sha256(canonical.encode()).hexdigest()[:16],
-            lineage={"modelyard.env": self.loaded.env or "none"},
+            lineage={"modelyard.env": self.loaded.env or "none", **(lineage or {})},
+            window=window,
         )
 
     def train(
@@ -232,11 +244,14 @@ class Project:
         search: bool | None = None,
         use_cache: bool = True,
         observer: Observer | None = None,
+        window: str | None = None,
+        lineage: Mapping[str, str] | None = None,
     ) -> TrainResult:
-        """Run the training pipeline."""
+        """Run the training pipeline (see ``train_settings`` for ``window`` and ``lineage``)."""
         from modelyard.pipelines.train import train
 
-        return train(self.train_settings(search=search), use_cache=use_cache, observer=observer)
+        settings = self.train_settings(search=search, window=window, lineage=lineage)
+        return train(settings, use_cache=use_cache, observer=observer)
 
     def serve_settings(
         self,
@@ -271,8 +286,132 @@ class Project:
             grace_period_s=s.grace_period_s,
             drain_delay_s=s.drain_delay_s,
             prediction_log=s.prediction_log,
+            log_flush_s=s.log_flush_s,
             access_log=s.access_log,
         )
+
+    def monitor(
+        self,
+        *,
+        model: str | None = None,
+        window: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        current: Path | None = None,
+        reference: Path | None = None,
+        labels: Path | None = None,
+        retrain: bool | None = None,
+        alert: bool = True,
+        write: bool = True,
+    ) -> MonitorResult:
+        """Check drift and quality of the served version; alert and retrain on a breach.
+
+        Args:
+            model: ``NAME@ALIAS`` or ``NAME/VERSION``; by default the project's champion.
+            window: The prediction log's latest ``window`` (``monitoring.window``).
+            since: The window's start instead (ISO date or datetime, UTC when naive).
+            until: The window's end (excluded); default now.
+            current: A dataset to check instead of the prediction log.
+            reference: A dataset to compare with instead of the version's training sample.
+            labels: A file of ``request_id, label`` joined to the log (besides ``/v1/feedback``).
+            retrain: Retrain on a breach; default ``monitoring.retrain.on_drift/on_quality``.
+            alert: Send the webhook alert on a breach when one is configured.
+            write: Write the JSON and HTML reports under ``monitoring.reports``.
+        """
+        from modelyard.inference.ref import parse_model_ref, resolve_version
+        from modelyard.pipelines import monitor as monitoring
+        from modelyard.serving.prediction_history import parse_moment
+
+        m = self.config.monitoring
+        if window is not None:
+            from modelyard.config.durations import parse_duration
+            from modelyard.errors import MonitoringError
+
+            try:
+                parse_duration(window)
+            except ValueError as error:
+                raise MonitoringError(f"--window: {error}") from None
+        ref = parse_model_ref(model, default_name=self.config.model_name)
+        registry = self.registry()
+        version = resolve_version(registry, ref)
+        settings = monitoring.MonitorSettings(
+            model_name=ref.name,
+            alias=ref.alias if ref.version is None else None,
+            version=version,
+            store=self.paths.store,
+            reports_dir=self.root / m.reports,
+            window=window or m.window,
+            since=parse_moment(since),
+            until=parse_moment(until),
+            current_path=current,
+            labels_path=labels,
+            drift_share=m.drift.share,
+            alpha=m.drift.alpha,
+            methods=dict(m.drift.methods),
+            thresholds=dict(m.drift.thresholds),
+            min_rows=m.drift.min_rows,
+            quality_tolerance=m.quality.tolerance,
+            quality_freq=m.quality.freq,
+            quality_min_rows=m.quality.min_rows,
+        )
+        loaded = monitoring.load_reference(registry, ref.name, version)
+        reference_frame = None
+        if reference is not None:
+            reference_frame, _ = self.read(reference)
+        result = monitoring.monitor(
+            settings,
+            loaded,
+            reference_frame=reference_frame,
+            reference_label=None if reference is None else f"dataset {reference}",
+        )
+        on_drift = m.retrain.on_drift if retrain is None else retrain
+        on_quality = m.retrain.on_quality if retrain is None else retrain
+        actions = monitoring.Actions(
+            webhook=m.alerts.webhook if alert else None,
+            allow_hosts=tuple(m.alerts.allow_hosts),
+            alert_on_drift=m.alerts.on_drift,
+            alert_on_quality=m.alerts.on_quality,
+            timeout_s=m.alerts.timeout_s,
+            retrain_on_drift=on_drift,
+            retrain_on_quality=on_quality,
+            retrain=self._retrain,
+        )
+        result = monitoring.act(result, actions, self.paths.store / "monitoring" / "actions.jsonl")
+        return monitoring.write_reports(result, settings.reports_dir) if write else result
+
+    def _retrain(self, trigger: str) -> dict[str, Any]:
+        """Retrain on the latest ``monitoring.retrain.window`` for the closed loop."""
+        retrain = self.config.monitoring.retrain
+        result = self.train(
+            search=retrain.search,
+            window=retrain.window,
+            lineage={"modelyard.trigger": trigger[:5000], "modelyard.automatic": "true"},
+        )
+        self.registry().set_version_tags(
+            result.model, result.version, {"modelyard.trigger": trigger[:5000]}
+        )
+        return {
+            "run_id": result.run_id,
+            "version": result.version,
+            "promoted": result.promoted,
+            "champion": result.champion,
+            "gates": result.gates.summary(),
+            "why": next(
+                (r.message for r in result.gates.results if not r.passed),
+                result.gates.results[-1].message if result.gates.results else "",
+            ),
+            "metrics": result.metrics.get("test", {}),
+            "window": retrain.window,
+            "detail": (
+                f"v{result.version} trained on "
+                + (f"the latest {retrain.window}" if retrain.window else "the whole source")
+                + (
+                    " and promoted to champion"
+                    if result.promoted
+                    else ", not promoted: " + result.gates.summary()
+                )
+            ),
+        }
 
     def tracker(self) -> Tracker:
         from modelyard.tracking.mlflow_store import Tracker

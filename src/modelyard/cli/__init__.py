@@ -11,8 +11,10 @@ from typing import Annotated
 import typer
 
 from modelyard.cli import config_cmd, data_cmd, models_cmd, runs_cmd
+from modelyard.cli.demo_cmd import demo
 from modelyard.cli.example_cmd import example
 from modelyard.cli.init_cmd import init
+from modelyard.cli.monitor_cmd import monitor
 from modelyard.cli.predict_cmd import predict
 from modelyard.cli.serve_cmd import serve
 from modelyard.cli.train_cmd import train
@@ -30,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
+app.command("demo")(demo)
 app.command("init")(init)
 app.command("example")(example)
 app.command("train")(train)
@@ -38,6 +41,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
 app.command("ui")(ui)
 app.command("serve")(serve)
+app.command("monitor")(monitor)
 
 
 def _version(value: bool) -> None:

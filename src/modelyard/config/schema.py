@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from modelyard.config.durations import check_duration
 
 Task = Literal["binary_classification", "multiclass_classification", "regression"]
 NAME_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
@@ -163,7 +165,9 @@ class ServingConfig(Section):
     ``api_keys`` is a comma-separated list of secrets (use ``${VAR}``); ``allowed_hosts`` the
     Host headers answered besides 127.0.0.1, localhost and ``host`` (``"*"``: any);
     ``drain_delay_s`` how long readiness reports 503 after SIGTERM before new connections are
-    refused; ``access_log`` whether each request gets a JSON line on stderr.
+    refused; ``log_flush_s`` the longest a logged prediction waits in memory before it is
+    written (monitoring sees it then); ``access_log`` whether each request gets a JSON line
+    on stderr.
     """
 
     host: str = "127.0.0.1"
@@ -181,31 +185,75 @@ class ServingConfig(Section):
     grace_period_s: Annotated[float, Field(gt=0)] = 30.0
     drain_delay_s: Annotated[float, Field(ge=0)] = 1.0
     prediction_log: bool = True
+    log_flush_s: Annotated[float, Field(gt=0)] = 10.0
     access_log: bool = True
 
 
 class DriftConfig(Section):
+    """How drift is measured: the dataset drifted when ``share`` of the columns drifted.
+
+    ``methods`` and ``thresholds`` override the default test per column or kind (see
+    ``modelyard.monitoring.methods``); ``min_rows``: fewer current rows and no verdict is given.
+    """
+
     share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
     alpha: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.05
     methods: dict[str, str] = Field(default_factory=dict)
     thresholds: dict[str, float] = Field(default_factory=dict)
+    min_rows: Annotated[int, Field(ge=1)] = 100
+
+
+class QualityConfig(Section):
+    """How live quality is judged once labels arrive (``POST /v1/feedback`` or a labelled file).
+
+    A metric is degraded when it is worse than the model card's test figure by more than
+    ``tolerance`` (absolute); metrics are also shown per ``freq`` window of at least
+    ``min_rows`` labelled rows.
+    """
+
+    tolerance: Annotated[float, Field(ge=0.0)] = 0.05
+    freq: str = "1D"
+    min_rows: Annotated[int, Field(ge=1)] = 30
+
+
+Duration = Annotated[str, AfterValidator(check_duration)]
 
 
 class RetrainConfig(Section):
+    """The closed loop: retrain when monitoring finds a breach.
+
+    ``on_drift`` / ``on_quality``: which breaches retrain; ``window``: train on the source's
+    latest ``window`` of data by ``data.timestamp`` (e.g. ``180d``), all of it when unset. The
+    new version goes through the usual gates; it becomes champion only if it passes them.
+    """
+
     on_drift: bool = False
-    window: str | None = None
+    on_quality: bool = False
+    window: Duration | None = None
+    search: bool | None = None
 
 
 class AlertsConfig(Section):
+    """Where breaches are announced: a Slack-compatible webhook (use ``${VAR}``: it is a
+    secret), and the hosts it may reach besides public addresses (loopback, private and
+    link-local targets are refused unless listed here)."""
+
     webhook: str | None = None
     allow_hosts: list[str] = Field(default_factory=list)
+    on_drift: bool = True
+    on_quality: bool = True
+    timeout_s: Annotated[float, Field(gt=0)] = 5.0
 
 
 class MonitoringConfig(Section):
-    window: str = "7d"
+    """``modelyard monitor``: the current window (of the prediction log) is the last ``window``."""
+
+    window: Duration = "7d"
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
     retrain: RetrainConfig = Field(default_factory=RetrainConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    reports: str = "reports/monitoring"
 
 
 # --- stores ----------------------------------------------------------------------------------

@@ -8,6 +8,16 @@ column, and says which columns drifted:
 - ``prediction_drift(reference_scores, current_scores, kind)`` does the same for a model's
   outputs.
 
+Around them:
+
+- ``quality``: task metrics once labels arrive, over time windows, against the model card;
+- ``histograms``: reference-vs-current distributions of each column, for the report;
+- ``html``: the self-contained HTML report; ``gauges``: the results as Prometheus gauges;
+- ``alerts``: a Slack-compatible webhook client that refuses internal targets.
+
+``modelyard.pipelines.monitor`` puts them together: reference from the version, current from
+the prediction log, verdict, report, alerts and retraining.
+
 The statistics live in their own modules: ``numeric`` (KS, normalised Wasserstein, the sorted
 merge they share), ``ks`` (the KS p-value, as SciPy computes it), ``categorical`` (chi-square,
 Z-test, Jensen-Shannon, PSI on counts) and ``methods`` (names, thresholds, and the default

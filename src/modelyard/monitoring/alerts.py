@@ -14,7 +14,7 @@ server it names may redirect anywhere, so every hop is checked before anything c
    cannot swap it), with the original ``Host`` header and, on https, SNI and certificate
    checks for the original name.
 
-Refusals raise ``ConfigValueError``: the fix is a change of configuration. Network failures
+Refusals raise ``WebhookRefusedError``: the fix is a change of configuration. Network failures
 (no DNS answer, refused connection, TLS failure, timeout, a non-2xx answer, too many
 redirects) return ``WebhookResult(ok=False, ...)`` instead, so monitoring goes on when the
 receiver is down. Webhook URLs hold secrets (Slack's path is the key): messages, logs and
@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from modelyard import __version__
-from modelyard.errors import ConfigValueError
+from modelyard.errors import WebhookRefusedError
 
 __all__ = ["WebhookResult", "alert_payload", "check_address", "send_webhook"]
 
@@ -296,7 +296,7 @@ def send_webhook(
         non-2xx answer or too many redirects.
 
     Raises:
-        ConfigValueError: The URL, or a redirect, names a scheme other than http(s), carries
+        WebhookRefusedError: The URL, or a redirect, names a scheme other than http(s), carries
             credentials, or resolves to an address webhooks may not reach (see the module
             docstring); or ``timeout_s``/``max_redirects`` is out of range.
         ValueError: ``payload`` is not JSON (NaN, infinities, or objects ``json`` refuses).
@@ -347,9 +347,9 @@ def send_webhook(
     raise AssertionError("unreachable: the loop returns on its last hop")  # pragma: no cover
 
 
-def _refused(problem: str) -> ConfigValueError:
+def _refused(problem: str) -> WebhookRefusedError:
     """Return the error for a target this client will not call (the one place to change it)."""
-    return ConfigValueError([problem])
+    return WebhookRefusedError(problem)
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:

@@ -88,9 +88,15 @@ def ingest(
     contract_path: Path | None,
     out: Path,
     snapshot_path: Path,
+    window: str | None = None,
+    timestamp: str | None = None,
     on_stage: Stage = quiet,
 ) -> IngestResult:
     """Read a source, enforce its contract, and store it as Parquet with its snapshot.
+
+    With ``window`` (``180d``), only the latest rows are kept: those whose ``timestamp`` is
+    after the newest one minus the window (relative to the data, not the clock, so the same
+    source gives the same rows).
 
     Raises:
         ContractViolationError: the data breaks the contract; nothing is written.
@@ -100,6 +106,8 @@ def ingest(
     from modelyard.errors import ContractViolationError
 
     df = read_dataset(spec, base_dir=base_dir, on_stage=on_stage)
+    if window is not None:
+        df = latest_window(df, window, timestamp, on_stage=on_stage)
     report = None
     if contract_path is not None:
         report = check_dataset(df, contract_path, source=describe_source(spec), on_stage=on_stage)
@@ -112,6 +120,38 @@ def ingest(
     write_parquet_atomic(df, out)
     save_snapshot(snapshot, snapshot_path)
     return IngestResult(path=out, snapshot=snapshot, report=report)
+
+
+def latest_window(
+    df: pd.DataFrame, window: str, timestamp: str | None, *, on_stage: Stage = quiet
+) -> pd.DataFrame:
+    """Keep the rows of the latest ``window`` by ``timestamp`` (see ``ingest``).
+
+    Raises:
+        ConfigValueError: No timestamp column is configured, or it is not in the data.
+    """
+    import pandas as pd
+
+    from modelyard.config.durations import parse_duration
+    from modelyard.errors import ConfigValueError
+
+    if timestamp is None or timestamp not in df.columns:
+        raise ConfigValueError(
+            [
+                f"monitoring.retrain.window={window!r} needs the data's time column, but "
+                + (
+                    "data.timestamp is not set. "
+                    if timestamp is None
+                    else f"data.timestamp={timestamp!r} is not a column of the source. "
+                )
+                + "Set data.timestamp to a datetime column, or remove the window."
+            ]
+        )
+    stamps = pd.to_datetime(df[timestamp])
+    start = stamps.max() - parse_duration(window)
+    kept = df.loc[stamps > start].reset_index(drop=True)
+    on_stage(f"keeping the latest {window}: {len(kept):,} of {len(df):,} rows after {start}")
+    return kept
 
 
 def load_ingested(path: Path) -> pd.DataFrame:

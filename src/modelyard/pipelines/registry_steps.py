@@ -38,6 +38,7 @@ def register(s: TrainSettings, run: RunHandle, registry: Registry, ctx: StepCont
         shutil.copy2(ctx.input(name), folder / name)
     shutil.copytree(ctx.input("plots"), folder / "plots")
     write_json(folder / "features.json", _input_schema(s, ctx))
+    write_reference(s, ctx, folder)
     run.log_artifacts(folder, "model")
     onnx_info = read_json(onnx / "onnx.json")
     version = registry.register(
@@ -55,6 +56,55 @@ def register(s: TrainSettings, run: RunHandle, registry: Registry, ctx: StepCont
     )
     registry.set_alias(s.model_name, CHALLENGER, version)
     write_json(ctx.output("registered.json"), {"version": version, "run_id": run.run_id})
+
+
+REFERENCE_ROWS = 50_000
+"""Most rows a version keeps of its training split (and of its test predictions) for monitoring."""
+
+
+def write_reference(s: TrainSettings, ctx: StepContext, folder: Path) -> None:
+    """Ship the version's monitoring reference inside it, covered by its manifest.
+
+    - ``reference.parquet``: a seeded sample of the training split's rows (feature columns,
+      target and timestamp as ingested): what drift is measured against;
+    - ``reference_predictions.parquet``: the model's outputs on the test split (``prediction``,
+      and ``score``, the positive-class probability, for binary classifiers): unseen data, so
+      prediction drift compares like with like;
+    - ``reference.json``: where both came from, with the snapshot digest of the lineage.
+    """
+    import pandas as pd
+
+    from modelyard.tracking.artifacts import load_model
+
+    keep = [*s.features.columns, s.target, *([s.timestamp] if s.timestamp else [])]
+    train = pd.read_parquet(ctx.input("train.parquet"))
+    sample = (
+        train if len(train) <= REFERENCE_ROWS else train.sample(REFERENCE_ROWS, random_state=s.seed)
+    )
+    sample.loc[:, [c for c in dict.fromkeys(keep) if c in sample.columns]].sort_index().to_parquet(
+        folder / "reference.parquet", index=False
+    )
+    test = pd.read_parquet(ctx.input("test.parquet"))
+    if len(test) > REFERENCE_ROWS:
+        test = test.sample(REFERENCE_ROWS, random_state=s.seed).sort_index()
+    model = load_model(ctx.input("model"))
+    x, y = steps.xy(s, test)
+    y_pred, y_score, _ = steps.scores(s, model, x)
+    outputs = pd.DataFrame({"prediction": y_pred, s.target: y})
+    if s.task == "binary_classification":
+        outputs["score"] = y_score
+    outputs.to_parquet(folder / "reference_predictions.parquet", index=False)
+    write_json(
+        folder / "reference.json",
+        {
+            "data_digest": read_json(ctx.input("snapshot.json"))["digest"],
+            "features": {"split": "train", "rows": len(sample), "of": len(train)},
+            "predictions": {"split": "test", "rows": len(outputs)},
+            "seed": s.seed,
+            "timestamp": s.timestamp,
+            "target": s.target,
+        },
+    )
 
 
 def gate(s: TrainSettings, registry: Registry, ctx: StepContext) -> None:

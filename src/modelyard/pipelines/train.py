@@ -151,7 +151,8 @@ def data_steps(s: TrainSettings) -> list[Step]:
         Step(
             "ingest", lambda ctx: steps.ingest(s, ctx), version=_code(steps.ingest),
             inputs=ingest_inputs, outputs=("dataset.parquet", "snapshot.json"),
-            params={"source": _source_params(s)}, cache="source" in ingest_inputs,
+            params={"source": _source_params(s), **({"window": s.window} if s.window else {})},
+            cache="source" in ingest_inputs,
         ),
         Step(
             "split", lambda ctx: steps.split(s, ctx), version=_code(steps.split),
@@ -200,7 +201,7 @@ def build_steps(s: TrainSettings, run: RunHandle, registry: Registry, on_trial: 
         Step(
             "register", lambda ctx: register(s, run, registry, ctx), version=_code(register),
             inputs=("model", "onnx", "metrics.json", "slices.json", "importances.json", "plots",
-                    "snapshot.json", "fit.json", "test.parquet"),
+                    "snapshot.json", "fit.json", "train.parquet", "test.parquet"),
             outputs=("registered.json",), params={"model": s.model_name},
             is_valid=lambda ctx: still_registered(s, registry, ctx),
         ),

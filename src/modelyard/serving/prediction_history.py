@@ -128,6 +128,23 @@ def _ts(schema: pa.Schema) -> pa.DataType:
     return schema.field("timestamp").type
 
 
+def parse_moment(value: Moment) -> dt.datetime | None:
+    """Return ``value`` as an aware UTC datetime (naive means UTC; a date means midnight).
+
+    Raises:
+        MonitoringError: A string that is not an ISO date or datetime.
+    """
+    try:
+        return _moment(value)
+    except ValueError:
+        from modelyard.errors import MonitoringError
+
+        raise MonitoringError(
+            f"{value!r} is not a date or time: write an ISO date (2026-11-25) or date and "
+            "time (2026-11-25T08:00, UTC unless it names an offset)."
+        ) from None
+
+
 def _moment(value: Moment) -> dt.datetime | None:
     if value is None:
         return None

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelyard.errors import ConfigValueError
+from modelyard.errors import WebhookRefusedError
 from modelyard.monitoring.alerts import alert_payload, check_address, send_webhook
 from modelyard.monitoring.drift import detect_drift
 
 PAYLOAD = {"text": "drift on flights-delay v3"}
 SECRET = "T0000/B0000/XXXXsecretXXXX"
-REFUSED = ConfigValueError  # what a refusal raises (alerts._refused); a ValueError either way
+REFUSED = WebhookRefusedError  # what a refusal raises (alerts._refused); a ValueError either way
 
 
 # --- a real webhook receiver on 127.0.0.1 ------------------------------------------------------
