@@ -25,8 +25,9 @@ from fastapi.openapi.utils import get_openapi
 from starlette.responses import HTMLResponse, JSONResponse
 
 from modelyard import __version__
+from modelyard.serving.access_log import AccessLog
 from modelyard.serving.admission import Admission
-from modelyard.serving.auth import SCHEMES, api_key_guard
+from modelyard.serving.auth import SCHEMES, ApiKeys
 from modelyard.serving.draining import install_drain
 from modelyard.serving.guard import ServingGuard
 from modelyard.serving.metrics import ServingMetrics
@@ -41,7 +42,7 @@ from modelyard.serving.prediction_log import (
     prediction_rows,
 )
 from modelyard.serving.problems import install_handlers
-from modelyard.serving.routes import build_routers
+from modelyard.serving.routes import PREDICT_PATH, build_routers
 from modelyard.serving.settings import ServeSettings
 from modelyard.serving.source import RegistrySource
 from modelyard.serving.state import ServingState
@@ -87,8 +88,7 @@ def create_app(
     )
     app.state.serving = state
     install_handlers(app)
-    require_key = api_key_guard(settings.api_keys)
-    health, guarded = build_routers(state, require_key)
+    health, guarded, predict = build_routers(state, ApiKeys(settings.api_keys))
 
     @guarded.get("/openapi.json", include_in_schema=False)
     async def openapi_json() -> JSONResponse:
@@ -106,7 +106,8 @@ def create_app(
         allowed_hosts=settings.host_allowlist,
         max_body_bytes=settings.max_body_bytes,
         metrics=state.metrics,
-        log_access=settings.access_log,
+        access=state.access,
+        fast_routes={("POST", PREDICT_PATH): predict},
     )
     return app
 
@@ -125,6 +126,8 @@ def _new_state(settings: ServeSettings, source: RegistrySource | None) -> Servin
             thread_name_prefix="modelyard-predict",
         ),
     )
+    if settings.access_log:
+        state.access = AccessLog()
     if settings.prediction_log:
         name = source.ref.name if source is not None else None
         state.predictions = _log(
@@ -161,6 +164,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     logs = [log for log in (state.predictions, state.feedback) if log is not None]
     for log in logs:
         log.start()
+    if state.access is not None:
+        state.access.start()
     restore_signals = install_drain(state.drain, state.settings.drain_delay_s)
     watcher = None
     if state.source is not None and not state.source.ref.is_pinned:
@@ -177,6 +182,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await watcher
         for log in logs:
             await asyncio.to_thread(log.close, state.settings.grace_period_s)
+        if state.access is not None:
+            await asyncio.to_thread(state.access.close, state.settings.grace_period_s)
         state.executor.shutdown(wait=False, cancel_futures=True)
 
 

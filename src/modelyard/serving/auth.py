@@ -1,9 +1,9 @@
-"""API keys: one dependency, applied to the whole protected router.
+"""API keys: one check, applied to the whole protected router and to the predict fast path.
 
 With keys configured, a request must carry one of them as ``Authorization: Bearer <key>`` or
 ``X-API-Key: <key>``. Each presented key is compared with every configured key in constant time
 (SHA-256 digests, so neither the keys nor their lengths leak through timing). Without keys the
-dependency lets everything through; ``ServeSettings`` allows that on loopback only.
+check lets everything through; ``ServeSettings`` allows that on loopback only.
 """
 
 from __future__ import annotations
@@ -22,17 +22,26 @@ SCHEMES = {
 }
 
 
-def api_key_guard(keys: Sequence[str]) -> Callable[[Request], Awaitable[None]]:
-    """Return the dependency that refuses requests without a valid key (401)."""
-    digests = tuple(hashlib.sha256(key.encode()).digest() for key in keys)
+class ApiKeys:
+    """The configured keys, kept as SHA-256 digests.
 
-    async def require_api_key(request: Request) -> None:
-        if not digests:
+    Args:
+        keys: The accepted keys; none means every request is let through.
+    """
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.digests = tuple(hashlib.sha256(key.encode()).digest() for key in keys)
+
+    def check(self, authorization: str | None, api_key: str | None) -> None:
+        """Pass a request presenting these header values, or refuse it.
+
+        Raises:
+            ApiError: 401, keys are configured and none of them was presented.
+        """
+        if not self.digests:
             return
-        presented = presented_key(
-            request.headers.get("authorization"), request.headers.get("x-api-key")
-        )
-        if presented is None or not matches(presented, digests):
+        presented = presented_key(authorization, api_key)
+        if presented is None or not matches(presented, self.digests):
             raise ApiError(
                 401,
                 "unauthorized",
@@ -40,6 +49,14 @@ def api_key_guard(keys: Sequence[str]) -> Callable[[Request], Awaitable[None]]:
                 "'X-API-Key: <key>'.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+
+
+def api_key_guard(keys: ApiKeys | Sequence[str]) -> Callable[[Request], Awaitable[None]]:
+    """Return the dependency that refuses requests without a valid key (401)."""
+    checker = keys if isinstance(keys, ApiKeys) else ApiKeys(keys)
+
+    async def require_api_key(request: Request) -> None:
+        checker.check(request.headers.get("authorization"), request.headers.get("x-api-key"))
 
     return require_api_key
 

@@ -1,36 +1,58 @@
 """The one ASGI middleware every request passes: Host allowlist, body cap, request id, metrics,
-access log.
+access log, and the dispatch of the hot route.
 
 Plain ASGI (no ``BaseHTTPMiddleware``), so it costs a few microseconds a request:
 
 - a Host header outside the allowlist gets 400 (the header is never echoed);
 - a body over ``max_body_bytes`` gets 413, from ``Content-Length`` before it is read, or while
   a chunked body streams in;
-- every response carries ``X-Request-ID`` (uuid4 hex, generated here; a client's own id is
-  ignored), also in ``request.state.request_id``;
+- every response carries ``X-Request-ID`` (32 random hex digits, generated here; a client's own
+  id is ignored), also in ``request.state.request_id``;
 - each request is counted and timed by route template, method, status and model version, and
-  logged as one JSON line on ``modelyard.serving.access`` (no headers, no body, no query).
+  logged as one JSON line on ``modelyard.serving.access`` (see ``access_log``);
+- a request whose method and path are in ``fast_routes`` (``POST /v1/predict``) goes straight
+  to that plain ASGI app, past FastAPI's routing; everything else goes to the app.
 """
 
 from __future__ import annotations
 
-import json
-import logging
+import os
 import time
-import uuid
-from typing import Any
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from modelyard.serving.access_log import AccessLog
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.problems import problem_response
 
-access_log = logging.getLogger("modelyard.serving.access")
-MAX_LOGGED_PATH = 200
+_REQUEST_ID = b"x-request-id"
+_MODEL_VERSION = b"x-model-version"
 
 
 class BodyTooLargeError(Exception):
     """A streamed request body grew past the cap."""
+
+
+class _Exchange:
+    """What the guard learns of one response as it is sent."""
+
+    __slots__ = ("marker", "send", "started", "status", "version")
+
+    def __init__(self, send: Send, request_id: str) -> None:
+        self.send, self.status, self.version, self.started = send, 500, "", False
+        self.marker = (_REQUEST_ID, request_id.encode())
+
+    async def send_with_id(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status, self.started = message["status"], True
+            headers = list(message.get("headers", ()))
+            for name, value in headers:
+                if name == _MODEL_VERSION:
+                    self.version = value.decode("latin-1")
+            headers.append(self.marker)
+            message["headers"] = headers
+        await self.send(message)
 
 
 class ServingGuard:
@@ -41,7 +63,9 @@ class ServingGuard:
         allowed_hosts: Host names answered, lower case without port; ``"*"`` answers any.
         max_body_bytes: The largest body accepted.
         metrics: Where requests are counted.
-        log_access: Whether to write access log lines (when the logger takes INFO).
+        access: Where access lines go; None writes none.
+        fast_routes: Plain ASGI apps answering a ``(method, path)`` instead of ``app``; each
+            checks the API key itself, as ``PredictEndpoint`` does.
     """
 
     def __init__(
@@ -51,44 +75,38 @@ class ServingGuard:
         allowed_hosts: frozenset[str],
         max_body_bytes: int,
         metrics: ServingMetrics,
-        log_access: bool = True,
+        access: AccessLog | None = None,
+        fast_routes: Mapping[tuple[str, str], ASGIApp] | None = None,
     ) -> None:
-        self.app, self.metrics, self.log_access = app, metrics, log_access
+        self.app, self.metrics, self.access = app, metrics, access
         self.any_host = "*" in allowed_hosts
         self.allowed_hosts = allowed_hosts
         self.max_body_bytes = max_body_bytes
+        self.fast_routes = dict(fast_routes or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
-        seen: dict[str, Any] = {"status": 500, "version": "", "started": False}
-        marker = (b"x-request-id", request_id.encode())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                seen["status"], seen["started"] = message["status"], True
-                headers = list(message.get("headers", ()))
-                for name, value in headers:
-                    if name == b"x-model-version":
-                        seen["version"] = value.decode("latin-1")
-                headers.append(marker)
-                message["headers"] = headers
-            await send(message)
-
-        self.metrics.in_flight.inc()
+        exchange = _Exchange(send, request_id)
+        fast = self.fast_routes.get((scope["method"], scope["path"]))
+        if fast is not None and scope.get("root_path"):
+            fast = None  # mounted under a prefix: let the router resolve it
+        in_flight = self.metrics.in_flight
+        in_flight.inc()
         try:
-            await self._answer(scope, receive, send_with_id, seen)
+            await self._answer(scope, receive, exchange, fast)
         finally:
-            self.metrics.in_flight.dec()
-            self._record(scope, seen, request_id, time.perf_counter() - start)
+            in_flight.dec()
+            self._record(scope, exchange, request_id, time.perf_counter() - start, fast)
 
     async def _answer(
-        self, scope: Scope, receive: Receive, send: Send, seen: dict[str, Any]
+        self, scope: Scope, receive: Receive, exchange: _Exchange, fast: ASGIApp | None
     ) -> None:
+        send = exchange.send_with_id
         host, length = _host_and_length(scope["headers"])
         if not self.any_host and _host_name(host) not in self.allowed_hosts:
             response = problem_response(
@@ -105,9 +123,9 @@ class ServingGuard:
         if length is None:  # chunked: counted as it streams (the HTTP server enforces a length)
             receive = self._capped(receive)
         try:
-            await self.app(scope, receive, send)
+            await (self.app if fast is None else fast)(scope, receive, send)
         except BodyTooLargeError:
-            if seen["started"]:
+            if exchange.started:
                 raise
             await self._too_large(scope, receive, send)
 
@@ -136,23 +154,37 @@ class ServingGuard:
         )
         await response(scope, receive, send)
 
-    def _record(self, scope: Scope, seen: dict[str, Any], request_id: str, seconds: float) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
-        method, status, version = scope["method"], seen["status"], seen["version"]
-        self.metrics.observe_request(template, method, status, version, seconds)
-        if self.log_access and access_log.isEnabledFor(logging.INFO):
+    def _record(
+        self,
+        scope: Scope,
+        exchange: _Exchange,
+        request_id: str,
+        seconds: float,
+        fast: ASGIApp | None,
+    ) -> None:
+        if fast is not None:
+            template: str | None = scope["path"]
+        else:
+            route = scope.get("route")
+            template = getattr(route, "path", None) if route is not None else None
+        method, status, version = scope["method"], exchange.status, exchange.version
+        self.metrics.observe_request(template or "unmatched", method, status, version, seconds)
+        access = self.access
+        if access is not None and access.is_enabled:
             client = scope.get("client")
-            line = {
-                "request_id": request_id,
-                "method": method,
-                "path": template if route is not None else scope["path"][:MAX_LOGGED_PATH],
-                "status": status,
-                "ms": round(seconds * 1000, 3),
-                "model_version": version,
-                "client": client[0] if client else None,
-            }
-            access_log.info(json.dumps(line))
+            access.put(
+                (
+                    time.time(),
+                    request_id,
+                    method,
+                    template or scope["path"],
+                    template is not None,
+                    status,
+                    seconds,
+                    version,
+                    client[0] if client else None,
+                )
+            )
 
 
 def _host_and_length(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, int | None]:

@@ -105,6 +105,7 @@ class ServingMetrics:
             registry=r,
         )
         self._children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        self._classes: dict[tuple[str, str], Any] = {}
 
     def observe_request(
         self, route: str, method: str, status: int, version: str, seconds: float
@@ -129,10 +130,17 @@ class ServingMetrics:
                     histogram.observe(output["value"])
             return
         if len(outputs) == 1:
-            self.predictions.labels(version, str(outputs[0]["label"])).inc()
+            self._class(version, str(outputs[0]["label"])).inc()
             return
         for label, count in collections.Counter(str(o["label"]) for o in outputs).items():
-            self.predictions.labels(version, label).inc(count)
+            self._class(version, label).inc(count)
+
+    def _class(self, version: str, label: str) -> Any:
+        key = (version, label)
+        child = self._classes.get(key)
+        if child is None:
+            child = self._classes[key] = self.predictions.labels(version, label)
+        return child
 
     def set_model(self, name: str, version: str, runtime: str) -> None:
         """Mark ``version`` as the one serving now."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -44,7 +44,10 @@ class Runtime(Protocol):
 
 
 class OnnxRuntime:
-    """ONNX Runtime on one thread; tens of microseconds a record, so small batches run inline."""
+    """ONNX Runtime on one thread; tens of microseconds a record, so small batches run inline.
+
+    A single record, the common request, is fed by ``record_feed``; batches by ``onnx_feed``.
+    """
 
     name = "onnx"
     inline_rows = 64
@@ -57,12 +60,68 @@ class OnnxRuntime:
         self._predictor, self._spec, self._task = predictor, spec, task
         self._classes = tuple(classes or predictor.classes or ())
         self._feed = onnx_feed
+        self._record_feed = record_feed(spec)
 
     def predict(self, records: Records) -> Outputs:
-        feed = self._feed(records, self._spec)
+        if len(records) == 1:
+            feed = self._record_feed(records[0])
+        else:
+            feed = self._feed(records, self._spec)
         if self._task == "regression":
             return _values(self._predictor.predict(feed).tolist())
         return _labelled(self._predictor.predict_proba(feed).tolist(), self._classes)
+
+
+def record_feed(spec: FeatureSpec) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """Return what turns one record into ONNX Runtime input, as ``onnx_feed`` would.
+
+    Values of the types validated records hold take a shortcut (a float or int stays a number,
+    text stays text); anything else goes through the casts ``onnx_feed`` uses.
+
+    Raises (from the returned function):
+        FeatureError: A field is missing, or holds a value its kind cannot read.
+    """
+    import numpy as np
+
+    from modelyard.features.casting import category_text, is_missing, to_number
+    from modelyard.features.transform import onnx_feed
+    from modelyard.models.onnx import MISSING_CATEGORY
+
+    numeric = tuple(spec.numeric)
+    texts = tuple(spec.categorical + spec.ordinal)
+    columns = set(spec.columns)
+    nan, float64, text = math.nan, np.float64, np.dtype(object)
+
+    def feed(record: Mapping[str, Any]) -> dict[str, Any]:
+        if spec.datetime or not columns <= record.keys():  # the general path says what is wrong
+            return onnx_feed([record], spec)
+        out: dict[str, Any] = {}
+        for column in numeric:
+            value = record[column]
+            kind = type(value)
+            number = (
+                value
+                if kind is float
+                else float(value)
+                if kind is int
+                else nan
+                if value is None
+                else to_number(value, column)
+            )
+            out[column] = np.array([[number]], dtype=float64)
+        for column in texts:
+            value = record[column]
+            label = (
+                value
+                if type(value) is str
+                else MISSING_CATEGORY
+                if is_missing(value)
+                else category_text(value)
+            )
+            out[column] = np.array([[label]], dtype=text)
+        return out
+
+    return feed
 
 
 class NativeRuntime:
@@ -101,9 +160,13 @@ class ServedModel:
     card: dict[str, Any] = field(default_factory=dict)
     example: dict[str, Any] | None = None
     version_label: str = field(init=False)  # the X-Model-Version value, made once
+    id_json: str = field(init=False)  # {"name", "version"} as JSON, for the response body
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "version_label", str(self.version))
+        object.__setattr__(
+            self, "id_json", json.dumps({"name": self.name, "version": self.version})
+        )
 
     def predict(self, records: Records) -> Outputs:
         """Return one prediction per validated record."""

@@ -2,21 +2,27 @@
 
 Each handler reads ``state.model`` once and uses that model throughout, so the
 ``X-Model-Version`` header always names the model that produced the body, even mid-swap.
+
+``POST /v1/predict`` is also a plain ASGI app, ``PredictEndpoint``, which the guard calls
+directly: FastAPI's routing, dependency solving and response classes cost more than the
+prediction itself. Its FastAPI route documents it and answers through the same code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from modelyard.errors import FeatureError
 from modelyard.serving.admission import OverloadedError
+from modelyard.serving.auth import ApiKeys, api_key_guard
 from modelyard.serving.metrics import CONTENT_TYPE
 from modelyard.serving.model import Outputs, Records, ServedModel
 from modelyard.serving.problems import ApiError, ErrorBody, invalid_input
@@ -24,6 +30,8 @@ from modelyard.serving.schema import FeedbackResponse, ModelDescription, Predict
 from modelyard.serving.state import ServingState
 
 JSON = "application/json"
+PREDICT_PATH = "/v1/predict"
+_JSON_HEADER = (b"content-type", JSON.encode())
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
@@ -39,13 +47,92 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _COMMON: dict[int | str, dict[str, Any]] = {status: _ERRORS[status] for status in (400, 401)}
 
 
+class PredictEndpoint:
+    """``POST /v1/predict`` as a plain ASGI app: API key, then the prediction.
+
+    Args:
+        state: The app's state.
+        keys: The accepted API keys, checked as the guarded router's dependency checks them.
+    """
+
+    def __init__(self, state: ServingState, keys: ApiKeys) -> None:
+        self.state, self.keys = state, keys
+        self._timeout_message = (
+            f"The prediction took longer than {state.settings.request_timeout_s:g} s "
+            "(serving.request_timeout_s)."
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = api_key = content_type = None
+        for name, value in scope["headers"]:  # the first of repeated headers, as Starlette
+            if name == b"content-type":
+                if content_type is None:
+                    content_type = value.decode("latin-1")
+            elif name == b"authorization":
+                if authorization is None:
+                    authorization = value.decode("latin-1")
+            elif name == b"x-api-key" and api_key is None:
+                api_key = value.decode("latin-1")
+        try:
+            self.keys.check(authorization, api_key)
+            payload, version = await self.answer(scope, receive, content_type)
+        except ApiError as error:
+            await error.response()(scope, receive, send)
+            return
+        headers = [
+            (b"content-length", str(len(payload)).encode()),
+            _JSON_HEADER,
+            (b"x-model-version", version.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def answer(
+        self, scope: Scope, receive: Receive, content_type: str | None
+    ) -> tuple[bytes, str]:
+        """Predict the request's records; return the response body and the model version.
+
+        Raises:
+            ApiError: 503 (no model yet, or overloaded), 504, 415 or 422, in the error schema.
+        """
+        state = self.state
+        model = _current(state)
+        headers = {"X-Model-Version": model.version_label}
+        _check_json(content_type, headers)
+        raw = await _read_body(receive)
+        records = _validated(model.request, raw, headers)["records"]
+        try:
+            outputs = await _predict(state, model, records)
+        except OverloadedError:
+            state.metrics.rejections.inc()
+            raise ApiError(
+                503,
+                "overloaded",
+                "Too many predictions in flight; retry shortly.",
+                headers={**headers, "Retry-After": "1"},
+            ) from None
+        except TimeoutError:
+            raise ApiError(504, "timeout", self._timeout_message, headers=headers) from None
+        except FeatureError as error:
+            raise ApiError(422, "invalid_input", str(error), headers=headers) from None
+        request_id = scope["state"]["request_id"]
+        # what json.dumps gives for {"request_id", "model", "predictions"}, without the dict
+        payload = (
+            f'{{"request_id": "{request_id}", "model": {model.id_json}, '
+            f'"predictions": {json.dumps(outputs)}}}'
+        ).encode()
+        state.record(request_id, model, raw, payload, outputs)
+        return payload, model.version_label
+
+
 def build_routers(
-    state: ServingState, require_key: Callable[[Request], Awaitable[None]]
-) -> tuple[APIRouter, APIRouter]:
-    """Return (health router, router of everything else, guarded by ``require_key``)."""
+    state: ServingState, keys: ApiKeys
+) -> tuple[APIRouter, APIRouter, PredictEndpoint]:
+    """Return (health router, router of everything else, guarded by ``keys``, and the predict
+    endpoint as a plain ASGI app)."""
     health = APIRouter(tags=["health"])
-    guarded = APIRouter(dependencies=[Depends(require_key)], responses=_COMMON)
-    settings = state.settings
+    guarded = APIRouter(dependencies=[Depends(api_key_guard(keys))], responses=_COMMON)
+    endpoint = PredictEndpoint(state, keys)
 
     @health.get("/health/live", summary="Liveness: the event loop answers.")
     async def live() -> dict[str, str]:
@@ -65,7 +152,7 @@ def build_routers(
         return Response(json.dumps(body).encode(), media_type=JSON)
 
     @guarded.post(
-        "/v1/predict",
+        PREDICT_PATH,
         summary="Predict one or more records.",
         tags=["predict"],
         responses={200: {"model": PredictResponse}, **_ERRORS},
@@ -73,39 +160,11 @@ def build_routers(
         "each with exactly the model's input fields (null for a missing value).",
     )
     async def predict(request: Request) -> Response:
-        model = _current(state)
-        headers = {"X-Model-Version": model.version_label}
-        raw = await _json_body(request, headers)
-        records = _validated(model.request, raw, headers)["records"]
-        try:
-            outputs = await _predict(state, model, records)
-        except OverloadedError:
-            state.metrics.rejections.inc()
-            raise ApiError(
-                503,
-                "overloaded",
-                "Too many predictions in flight; retry shortly.",
-                headers={**headers, "Retry-After": "1"},
-            ) from None
-        except TimeoutError:
-            raise ApiError(
-                504,
-                "timeout",
-                f"The prediction took longer than "
-                f"{settings.request_timeout_s:g} s (serving.request_timeout_s).",
-                headers=headers,
-            ) from None
-        except FeatureError as error:
-            raise ApiError(422, "invalid_input", str(error), headers=headers) from None
-        request_id = request.scope["state"]["request_id"]
-        body = {
-            "request_id": request_id,
-            "model": {"name": model.name, "version": model.version},
-            "predictions": outputs,
-        }
-        payload = json.dumps(body).encode()
-        state.record(request_id, model, raw, payload, outputs)
-        return Response(payload, media_type=JSON, headers=headers)
+        # reached only without the guard's fast path (which answers the same way)
+        payload, version = await endpoint.answer(
+            request.scope, request.receive, request.headers.get("content-type")
+        )
+        return Response(payload, media_type=JSON, headers={"X-Model-Version": version})
 
     @guarded.post(
         "/v1/feedback",
@@ -145,7 +204,7 @@ def build_routers(
     async def metrics() -> Response:
         return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
-    return health, guarded
+    return health, guarded, endpoint
 
 
 async def _predict(state: ServingState, model: ServedModel, records: Records) -> Outputs:
@@ -181,15 +240,34 @@ def _current(state: ServingState) -> ServedModel:
 
 
 async def _json_body(request: Request, headers: dict[str, str]) -> bytes:
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() != JSON:
+    _check_json(request.headers.get("content-type"), headers)
+    return await request.body()
+
+
+def _check_json(content_type: str | None, headers: dict[str, str]) -> None:
+    if content_type is None or content_type.split(";", 1)[0].strip().lower() != JSON:
         raise ApiError(
             415,
             "unsupported_media_type",
             "Send the body as JSON with 'Content-Type: application/json'.",
             headers=headers,
         )
-    return await request.body()
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """Return the whole request body (the guard caps its size as it streams in)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        body: bytes = message.get("body", b"")
+        if not message.get("more_body", False):
+            if not chunks:
+                return body  # the common case: one message
+            chunks.append(body)
+            return b"".join(chunks)
+        chunks.append(body)
 
 
 def _validated(adapter: Any, body: bytes, headers: dict[str, str]) -> Any:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelyard.serving.access_log import AccessLog
 from modelyard.serving.admission import Admission
 from modelyard.serving.metrics import ServingMetrics
 from modelyard.serving.model import Outputs, ServedModel
@@ -33,6 +34,7 @@ class ServingState:
     model: ServedModel | None = None
     predictions: ParquetLog | None = None
     feedback: ParquetLog | None = None
+    access: AccessLog | None = None
     draining: bool = False
     recent: collections.OrderedDict[str, None] = field(default_factory=collections.OrderedDict)
 
