@@ -127,7 +127,7 @@ def _new_state(settings: ServeSettings, source: RegistrySource | None) -> Servin
         ),
     )
     if settings.access_log:
-        state.access = AccessLog()
+        state.access = AccessLog(settings.api_keys)
     if settings.prediction_log:
         name = source.ref.name if source is not None else None
         state.predictions = _log(

@@ -3,6 +3,8 @@ to ONNX Runtime without the batch code, and the access log written off the reque
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import logging
 import math
@@ -118,45 +120,49 @@ def test_fast_path_answers_as_the_fastapi_route(
 
 
 @pytest.fixture
-def access_lines() -> Iterator[list[logging.LogRecord]]:
-    """Records of the access logger, after a handler masking API_KEY as the CLI's does."""
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
+def access_on() -> Iterator[None]:
+    """Let the access logger take INFO, as ``modelyard serve`` does."""
     logger = logging.getLogger("modelyard.serving.access")
-    handler = Keep()
-    handler.addFilter(RedactingFilter([API_KEY]))
     level = logger.level
     logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    try:
-        yield records
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    yield
+    logger.setLevel(level)
 
 
-def test_each_request_is_one_json_access_line_without_secrets(
-    load: Callable[..., ServedModel], serve: Serve, access_lines: list[logging.LogRecord]
-) -> None:
-    client = serve(load(), api_keys=(API_KEY,))
-    began = time.time()
-    predicted = client.post(
-        "/v1/predict", headers={"x-api-key": API_KEY}, json={"records": [RECORD]}
-    )
-    lost = client.get(f"/nope/{API_KEY}/{'x' * 300}?token=abc", headers={"x-api-key": API_KEY})
-    ended = time.time()
-
-    deadline = time.monotonic() + 5.0  # the writer thread runs every 0.1 s
-    while len(access_lines) < 2 and time.monotonic() < deadline:
+def written_lines(capsys: pytest.CaptureFixture[str], count: int) -> list[dict[str, Any]]:
+    """The JSON lines on stderr, waiting up to 5 s for ``count`` (the writer runs every 0.1 s)."""
+    text = ""
+    deadline = time.monotonic() + 5.0
+    while text.count("\n") < count and time.monotonic() < deadline:
         time.sleep(0.02)
+        text += capsys.readouterr().err
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
-    assert len(access_lines) == 2
-    first, second = (json.loads(record.getMessage()) for record in access_lines)
+
+@pytest.mark.usefixtures("access_on")
+def test_each_request_is_one_json_access_line_without_secrets(
+    load: Callable[..., ServedModel], serve: Serve, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project_secret = "db-password-0123456789"
+    handler = logging.NullHandler()  # as the CLI's handler: it masks the project's secrets
+    handler.addFilter(RedactingFilter([project_secret]))
+    logging.getLogger("modelyard").addHandler(handler)
+    try:
+        client = serve(load(), api_keys=(API_KEY,))
+        capsys.readouterr()
+        began = time.time()
+        key = {"x-api-key": API_KEY}
+        predicted = client.post("/v1/predict", headers=key, json={"records": [RECORD]})
+        lost = client.get(f"/nope/{API_KEY}/{project_secret}/{'x' * 300}?token=abc", headers=key)
+        ended = time.time()
+        lines = written_lines(capsys, 2)
+    finally:
+        logging.getLogger("modelyard").removeHandler(handler)
+
+    assert len(lines) == 2
+    first, second = lines
     assert first == {
+        "time": first["time"],
         "request_id": predicted.headers["x-request-id"],
         "method": "POST",
         "path": "/v1/predict",
@@ -166,26 +172,27 @@ def test_each_request_is_one_json_access_line_without_secrets(
         "client": "testclient",
     }
     assert 0 < first["ms"] < (ended - began) * 1000
-    assert began <= access_lines[0].created <= ended  # dated when answered, not when written
+    answered = dt.datetime.fromisoformat(first["time"]).timestamp()
+    assert began - 0.001 <= answered <= ended  # dated when answered, not when written
     assert second["status"] == lost.status_code == 404
     assert second["request_id"] == lost.headers["x-request-id"]
-    assert second["path"] == f"/nope/{MASK}/" + "x" * (MAX_LOGGED_PATH - len(f"/nope/{API_KEY}/"))
-    assert "token" not in access_lines[1].getMessage()
-    assert all(API_KEY not in record.getMessage() for record in access_lines)
+    shown = f"/nope/{MASK}/{MASK}/"
+    assert second["path"] == shown + "x" * (MAX_LOGGED_PATH - len(shown))
+    assert "token" not in json.dumps(second)
 
 
-def test_access_log_writes_what_it_queued_when_closed(
-    access_lines: list[logging.LogRecord],
-) -> None:
-    access = AccessLog(flush_s=60.0)
-    entry = (time.time(), "a" * 32, "GET", "/v1/model", True, 200, 0.001, "3", "127.0.0.1")
+def test_access_log_writes_what_it_queued_when_closed(access_on: None) -> None:
+    stream = io.StringIO()
+    access = AccessLog(["secret-key-0123456789"], stream=stream, flush_s=60.0)
+    entry = (time.time(), "a" * 32, "GET", "/x/secret-key-0123456789", False, 404, 0.001, "", None)
     access.start()
     for _ in range(3):
         access.put(entry)
-    assert access_lines == []  # queued, not written on the request's time
+    assert stream.getvalue() == ""  # queued, not written on the request's time
 
     access.close(timeout=5.0)
 
-    assert [json.loads(r.getMessage())["path"] for r in access_lines] == ["/v1/model"] * 3
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["path"] for line in lines] == [f"/x/{MASK}"] * 3
     access.put(entry)  # closed: written at once
-    assert len(access_lines) == 4
+    assert len(stream.getvalue().splitlines()) == 4
