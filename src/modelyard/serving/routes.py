@@ -37,6 +37,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for status, text in {
         400: "Host header not allowed.",
         401: "Missing or invalid API key.",
+        404: "This server does not serve a model of that name.",
         413: "Body too large.",
         415: "Body is not JSON.",
         422: "Input breaks the schema.",
@@ -149,6 +150,28 @@ def build_routers(
             reason = "draining for shutdown" if state.draining else "no model loaded yet"
             raise ApiError(503, "not_ready", f"Not ready: {reason}.")
         body = {"status": "ready", "model": model.name, "version": model.version}
+        return Response(json.dumps(body).encode(), media_type=JSON)
+
+    @guarded.get(
+        "/v1/models/{name}/ready",
+        summary="Readiness of one model: served here, loaded, and not draining.",
+        tags=["model"],
+        responses={404: _ERRORS[404], 503: _ERRORS[503]},
+    )
+    async def model_ready(name: str) -> Response:
+        served = state.settings.model_ref.name
+        if name != served:
+            raise ApiError(
+                404,
+                "unknown_model",
+                f"This server serves {served!r} only; ask /v1/models/{served}/ready.",
+            )
+        model = state.model
+        if model is None or state.draining:
+            reason = "draining for shutdown" if state.draining else "not loaded yet"
+            raise ApiError(503, "not_ready", f"Model {served!r} is not ready: {reason}.")
+        body = {"status": "ready", "model": model.name, "version": model.version,
+                "alias": model.alias}  # fmt: skip
         return Response(json.dumps(body).encode(), media_type=JSON)
 
     @guarded.post(

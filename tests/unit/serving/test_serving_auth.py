@@ -46,6 +46,7 @@ def test_every_route_is_walked(guarded: TestClient) -> None:
         "/v1/predict",
         "/v1/feedback",
         "/v1/model",
+        "/v1/models/{name}/ready",
         "/metrics",
         "/docs",
         "/openapi.json",
