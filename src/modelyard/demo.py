@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from modelyard.pipelines.monitor import MonitorResult
+    from modelyard.pipelines.runner import Observer
     from modelyard.pipelines.train import TrainResult
     from modelyard.project import Project
 
@@ -102,8 +103,11 @@ def run_demo(
     rows_per_month: int = 1_000,
     trials: int = 4,
     say: Say = lambda _line: None,
+    observer: Observer | None = None,
 ) -> DemoResult:
     """Run the loop in ``dest`` (see the module docstring) and return what happened.
+
+    ``say`` gets a line per stage; ``observer`` sees each training pipeline's steps.
 
     Raises:
         ExampleError: ``dest`` is not empty and ``force`` is off.
@@ -118,7 +122,7 @@ def run_demo(
     project = load_project(dest, env=ENV)
 
     say("2/6 training version 1 on January-April (short hyper-parameter search)")
-    first = project.train()
+    first = project.train(observer=observer)
     result.versions.append(_version_row(first, "January-April 2013"))
     result.cards.append(first.card[1])
     say(f"    version {first.version}: {_metric_text(first)}; champion: v{first.champion}")
@@ -137,7 +141,7 @@ def run_demo(
 
         say("5/6 new labelled months arrive; monitoring (drift, quality), retraining on a breach")
         _arrive(dest, future, REPLAY_MONTHS)
-        looked = project.monitor(retrain=True)
+        looked = project.monitor(retrain=True, observer=observer)
         result.monitor = _monitor_summary(looked)
         result.report = looked.html_path
         say(f"    verdict: {looked.status}; " + "; ".join(looked.report["verdict"]["reasons"]))

@@ -303,6 +303,7 @@ class Project:
         retrain: bool | None = None,
         alert: bool = True,
         write: bool = True,
+        observer: Observer | None = None,
     ) -> MonitorResult:
         """Check drift and quality of the served version; alert and retrain on a breach.
 
@@ -317,6 +318,7 @@ class Project:
             retrain: Retrain on a breach; default ``monitoring.retrain.on_drift/on_quality``.
             alert: Send the webhook alert on a breach when one is configured.
             write: Write the JSON and HTML reports under ``monitoring.reports``.
+            observer: Sees the retraining pipeline's steps, when one runs.
         """
         from modelyard.inference.ref import parse_model_ref, resolve_version
         from modelyard.pipelines import monitor as monitoring
@@ -374,17 +376,18 @@ class Project:
             timeout_s=m.alerts.timeout_s,
             retrain_on_drift=on_drift,
             retrain_on_quality=on_quality,
-            retrain=self._retrain,
+            retrain=lambda trigger: self._retrain(trigger, observer),
         )
         result = monitoring.act(result, actions, self.paths.store / "monitoring" / "actions.jsonl")
         return monitoring.write_reports(result, settings.reports_dir) if write else result
 
-    def _retrain(self, trigger: str) -> dict[str, Any]:
+    def _retrain(self, trigger: str, observer: Observer | None = None) -> dict[str, Any]:
         """Retrain on the latest ``monitoring.retrain.window`` for the closed loop."""
         retrain = self.config.monitoring.retrain
         result = self.train(
             search=retrain.search,
             window=retrain.window,
+            observer=observer,
             lineage={"modelyard.trigger": trigger[:5000], "modelyard.automatic": "true"},
         )
         self.registry().set_version_tags(

@@ -32,17 +32,19 @@ def demo(
 ) -> None:
     """Run the whole loop on the flights example in a few minutes, and summarise it."""
     from modelyard.cli.output import configure_logging, exit_on_error, print_json, stderr, stdout
+    from modelyard.cli.steps import StepProgress
     from modelyard.demo import run_demo
 
     configure_logging(0)
     err = stderr()
-    with exit_on_error():
+    with exit_on_error(), StepProgress(err, enabled=not as_json) as observer:
         result = run_demo(
             dest,
             force=force,
             rows_per_month=rows,
             trials=trials,
             say=(lambda _line: None) if as_json else (lambda line: err.print(line, markup=False)),
+            observer=observer,
         )
     if as_json:
         print_json(result.to_dict())
@@ -54,9 +56,9 @@ def render(console: Console, result: DemoResult) -> None:
     """The summary table, then where to look next."""
     from rich.table import Table
 
-    table = Table(title=f"modelyard demo: the loop in {result.seconds:.0f}s", show_lines=False)
-    for name in ("version", "trained on", "trigger", "test roc_auc", "promoted", "why"):
-        table.add_column(name, overflow="fold")
+    table = Table(title=f"modelyard demo: the loop in {result.seconds:.0f}s")
+    for name in ("version", "trained on", "trigger", "test roc_auc", "promoted"):
+        table.add_column(name, no_wrap=name != "trigger")
     for row in result.versions:
         auc = row["test"].get("roc_auc")
         table.add_row(
@@ -65,19 +67,23 @@ def render(console: Console, result: DemoResult) -> None:
             row["trigger"],
             "—" if auc is None else f"{auc:.3f}",
             "[green]yes[/]" if row["promoted"] else "no",
-            row["why"],
         )
     console.print(table)
+    for row in result.versions:
+        console.print(f"  v{row['version']}: {row['why']}", highlight=False)
     monitor = result.monitor
     console.print(f"traffic: {result.replayed:,} predictions, {result.feedback:,} labels over HTTP")
     console.print(
         f"monitor: [bold]{monitor.get('status')}[/]; drifted: "
         f"{', '.join(monitor.get('drifted', [])) or 'none'}"
     )
-    for metric, values in monitor.get("quality", {}).items():
-        console.print(
-            f"  live {metric} {values['live']:.3f} against the card's {values['card']:.3f}"
-        )
+    quality = monitor.get("quality", {})
+    shown = ", ".join(
+        f"{metric} {values['live']:.3f} (card {values['card']:.3f})"
+        for metric, values in list(quality.items())[:4]
+    )
+    if shown:
+        console.print(f"  live quality: {shown}")
     switched = "[green]✓[/]" if result.switch.get("switched") else "[yellow]![/]"
     console.print(f"server: {switched} {result.switch.get('detail')}")
     console.print("\nwhere to look next:")
