@@ -247,3 +247,33 @@ def test_monitor_serves_its_results_as_prometheus_gauges(demo: dict[str, Any]) -
             process.kill()
             process.wait(timeout=10)
         process.stderr.close()
+
+
+def test_the_same_data_on_both_sides_is_no_drift(demo: dict[str, Any]) -> None:
+    root: Path = demo["path"]
+    history = str(root / "data" / "raw" / "flights-2013-01-04.parquet")
+    done = modelyard("monitor", "-C", str(root), "--env", "demo", "--no-retrain", "--json",
+                     "--reference", history, "--current", history)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["verdict"]["status"] == "ok"
+    assert report["drift"]["n_drifted"] == 0
+    assert report["reference"]["description"] == f"dataset {history}"
+
+
+def test_a_labelled_file_overrides_the_feedback(demo: dict[str, Any], tmp_path: Path) -> None:
+    from modelyard.serving.prediction_history import read_feedback
+
+    root: Path = demo["path"]
+    feedback = read_feedback(root / ".modelyard", "flights-delay")
+    flipped = feedback.assign(label=[1 - int(label) for label in feedback["label"]])
+    labels = tmp_path / "labels.csv"
+    flipped[["request_id", "row", "label"]].to_csv(labels, index=False)
+    done = modelyard("monitor", "-C", str(root), "--env", "demo", "--model", "flights-delay/1",
+                     "--no-retrain", "--json", "--labels", str(labels))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    auc = next(
+        c for c in json.loads(done.stdout)["quality"]["comparisons"] if c["metric"] == "roc_auc"
+    )
+    assert auc["observed"] < 0.5  # every label flipped: the ranking is now backwards
+    assert auc["degraded"]
