@@ -13,26 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import ServingError
+from modelyard.tracking import refs
+from modelyard.tracking.refs import ModelRef
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 MIN_API_KEY_LENGTH = 16
-
-
-@dataclass(frozen=True, slots=True)
-class ModelRef:
-    """A registered model and how to pick its version: an alias to follow, or a fixed version."""
-
-    name: str
-    alias: str | None = None
-    version: int | None = None
-
-    @property
-    def is_pinned(self) -> bool:
-        """Whether the reference names a fixed version (so there is nothing to watch)."""
-        return self.version is not None
-
-    def __str__(self) -> str:
-        return f"{self.name}/{self.version}" if self.is_pinned else f"{self.name}@{self.alias}"
 
 
 def parse_model_ref(text: str) -> ModelRef:
@@ -41,27 +26,7 @@ def parse_model_ref(text: str) -> ModelRef:
     Raises:
         ServingError: The text is neither form, or a name is not a canonical model name.
     """
-    from modelyard.tracking._names import check_name
-
-    if "@" in text and "/" not in text:
-        name, alias = text.split("@", 1)
-        ref = ModelRef(check_name(name, what="model", error=ServingError), alias=alias)
-        check_name(alias, what="alias", error=ServingError)
-        return ref
-    if "/" in text and "@" not in text:
-        name, version = text.split("/", 1)
-        if not version.isdigit() or int(version) < 1:
-            raise ServingError(
-                f"Invalid model version {version!r} in {text!r}: use NAME/VERSION with a "
-                "version number from `modelyard models list`, e.g. flights-delay/3."
-            )
-        return ModelRef(check_name(name, what="model", error=ServingError), version=int(version))
-    if "/" in text or "@" in text:
-        raise ServingError(
-            f"Invalid model reference {text!r}: use NAME@ALIAS (e.g. flights-delay@champion) "
-            "or NAME/VERSION (e.g. flights-delay/3)."
-        )
-    return ModelRef(check_name(text, what="model", error=ServingError), alias="champion")
+    return refs.parse_model_ref(text, error=ServingError)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from modelyard.errors import ArtifactIntegrityError, ModelNotFoundError
 from modelyard.serving.model import ServedModel, load_served_model
-from modelyard.serving.settings import ModelRef
+from modelyard.tracking.refs import ModelRef
 
 if TYPE_CHECKING:
     from modelyard.tracking.registry import Registry

@@ -29,8 +29,9 @@ def test_parse_model_ref(text: str | None, expected: ModelRef) -> None:
     [
         pytest.param("m/0", "not a positive integer", id="version-zero"),
         pytest.param("m/latest", "not a positive integer", id="version-word"),
-        pytest.param("m@a@b", "Cannot read the model reference", id="two-aliases"),
-        pytest.param("m/1/2", "Cannot read the model reference", id="two-versions"),
+        pytest.param("m@a@b", "Invalid model reference", id="two-aliases"),
+        pytest.param("m/1/2", "Invalid model reference", id="two-versions"),
+        pytest.param("m%2e@champion", "Invalid model name", id="percent-escape"),
     ],
 )
 def test_parse_model_ref_refuses_malformed_text(text: str, match: str) -> None:

@@ -34,7 +34,10 @@ def test_model_references(text: str, expected: ModelRef) -> None:
         pytest.param("../x@champion", "Invalid model reference", id="traversal"),
         pytest.param("..@champion", "Invalid model name", id="dots"),
         pytest.param("fl%2e@champion", "Invalid model name", id="percent"),
-        pytest.param("flights@", "Invalid alias name", id="empty-alias"),
+        pytest.param("flights@", "Invalid model reference", id="empty-alias"),
+        pytest.param("flights@bad alias", "Invalid alias name", id="bad-alias"),
+        pytest.param("@champion", "names no model", id="no-name"),
+        pytest.param("", "No model given", id="nothing"),
     ],
 )
 def test_bad_references_are_refused(text: str, pattern: str) -> None:
