@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelyard.errors import DataError, MonitoringError
+from modelyard.errors import MonitoringError
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from modelyard.features.spec import FeatureSpec
+    from modelyard.monitoring.quality import QualityReport
+    from modelyard.monitoring.report import ColumnDrift, DriftReport
     from modelyard.tracking.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -141,7 +143,7 @@ def monitor(
     reference_frame: pd.DataFrame | None = None,
     reference_label: str | None = None,
 ) -> MonitorResult:
-    """Compare the current window with ``reference`` and write the JSON and HTML reports.
+    """Compare the current window with ``reference``; ``write_reports`` writes the result.
 
     Args:
         s: The settings.
@@ -168,13 +170,11 @@ def monitor(
         )
     ref_x, cur_x = _aligned(ref_features, kinds), _aligned(current, kinds)
 
-    enough = len(cur_x) >= s.min_rows
-    drift = None
-    if len(cur_x):
-        drift = detect_drift(
-            ref_x, cur_x, columns=kinds, methods=dict(s.methods), thresholds=dict(s.thresholds),
-            drift_share=s.drift_share, alpha=s.alpha,
-        )  # fmt: skip
+    enough = len(cur_x) >= s.min_rows  # never 0: _current refuses an empty window
+    drift = detect_drift(
+        ref_x, cur_x, columns=kinds, methods=dict(s.methods), thresholds=dict(s.thresholds),
+        drift_share=s.drift_share, alpha=s.alpha,
+    )  # fmt: skip
     own = _own_rows(current, reference)
     outputs_ref, outputs_cur, output_kind = _outputs(reference, own)
     pred = None
@@ -182,10 +182,8 @@ def monitor(
         pred = prediction_drift(outputs_ref, outputs_cur, output_kind, alpha=s.alpha)
     quality = _quality(s, reference, own)
 
-    dists: dict[str, Any] = {}
-    if len(cur_x):
-        dists = distributions(ref_x, cur_x, kinds)
-    if pred is not None and outputs_ref is not None and outputs_cur is not None:
+    dists = distributions(ref_x, cur_x, kinds)
+    if pred is not None:
         import pandas as pd
 
         dists[PREDICTION] = distributions(
@@ -220,9 +218,7 @@ def monitor(
             "until": until.isoformat() if until else None,
         },
         "verdict": {"status": status, "reasons": reasons},
-        "drift": None
-        if drift is None
-        else {**drift.to_dict(), "prediction": None if pred is None else pred.to_dict()},
+        "drift": {**drift.to_dict(), "prediction": None if pred is None else pred.to_dict()},
         "distributions": dists,
         "quality": None if quality is None else quality.to_dict(),
         "actions": [],
@@ -321,7 +317,6 @@ def act(result: MonitorResult, actions: Actions, audit_log: Path) -> MonitorResu
 def _current(
     s: MonitorSettings, reference: Reference
 ) -> tuple[pd.DataFrame, str, dt.datetime | None, dt.datetime | None]:
-    import pandas as pd
 
     if s.current_path is not None:
         from modelyard.data.source_spec import SourceSpec
@@ -354,8 +349,6 @@ def _current(
     describe = f"prediction log, {since:%Y-%m-%d %H:%M} to " + (
         "now" if until is None else f"{until:%Y-%m-%d %H:%M}"
     )
-    if not isinstance(joined, pd.DataFrame):  # pragma: no cover - join_feedback's contract
-        raise DataError("join_feedback did not return a frame")
     return joined, describe, since, until
 
 
@@ -463,17 +456,14 @@ def _probability(probabilities: Any, positive: str) -> float:
     return float("nan")
 
 
-def _quality(s: MonitorSettings, reference: Reference, own: pd.DataFrame) -> Any:
+def _quality(s: MonitorSettings, reference: Reference, own: pd.DataFrame) -> QualityReport | None:
     from modelyard.monitoring.quality import evaluate_quality
 
-    if "label" not in own.columns:
-        frame = own
-        if reference.target in own.columns and PREDICTION in own.columns:
-            frame = own.assign(label=own[reference.target])
-        else:
+    frame = own
+    if "label" not in frame.columns:  # a dataset: labelled when it has the target and outputs
+        if reference.target not in frame.columns or PREDICTION not in frame.columns:
             return None
-    else:
-        frame = own
+        frame = frame.assign(label=frame[reference.target])
     if "timestamp" not in frame.columns or frame["label"].isna().all():
         return None
     return evaluate_quality(
@@ -488,7 +478,12 @@ def _quality(s: MonitorSettings, reference: Reference, own: pd.DataFrame) -> Any
 
 
 def _verdict(
-    s: MonitorSettings, drift: Any, pred: Any, quality: Any, enough: bool, rows: int
+    s: MonitorSettings,
+    drift: DriftReport,
+    pred: ColumnDrift | None,
+    quality: QualityReport | None,
+    enough: bool,
+    rows: int,
 ) -> tuple[str, list[str]]:
     reasons: list[str] = []
     parts: list[str] = []
@@ -497,7 +492,7 @@ def _verdict(
             f"only {rows} current rows, fewer than monitoring.drift.min_rows={s.min_rows}: "
             "no drift verdict yet"
         )
-    elif drift is not None and drift.dataset_drifted:
+    elif drift.dataset_drifted:
         parts.append(DRIFT)
         names = ", ".join(drift.drifted_columns[:6])
         more = (
@@ -507,7 +502,7 @@ def _verdict(
             f"{drift.n_drifted} of {len(drift.columns)} features drifted "
             f"({drift.share_drifted:.0%} >= {drift.drift_share:.0%}): {names}{more}"
         )
-    elif drift is not None and drift.n_drifted:
+    elif drift.n_drifted:
         reasons.append(
             f"{drift.n_drifted} of {len(drift.columns)} features drifted "
             f"({drift.share_drifted:.0%}, below the {drift.drift_share:.0%} that counts as "
@@ -516,11 +511,11 @@ def _verdict(
     if enough and pred is not None and pred.drifted:
         reasons.append(f"the model's outputs drifted ({pred.method} {pred.statistic:.3g})")
     if quality is not None:
-        for item in quality.to_dict()["comparisons"]:
-            if item["degraded"]:
+        for item in quality.comparisons:
+            if item.degraded:
                 reasons.append(
-                    f"{item['metric']} {item['observed']:.3f} against the card's "
-                    f"{item['promised']:.3f} (tolerance {item['tolerance']:g})"
+                    f"{item.metric} {item.observed:.3f} against the card's "
+                    f"{item.promised:.3f} (tolerance {item.tolerance:g})"
                 )
         if quality.degraded:
             parts.append(DEGRADED)
