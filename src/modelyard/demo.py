@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelyard.errors import ModelyardError, ServingError
+from modelyard.errors import ServingError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,9 +121,10 @@ def run_demo(
     future = _prepare(dest, force=force, trials=trials)
     project = load_project(dest, env=ENV)
 
-    say("2/6 training version 1 on January-April (short hyper-parameter search)")
+    history = _span(HISTORY_MONTHS)
+    say(f"2/6 training version 1 on {history} (short hyper-parameter search)")
     first = project.train(observer=observer)
-    result.versions.append(_version_row(first, "January-April 2013"))
+    result.versions.append(_version_row(first, f"{history} 2013"))
     result.cards.append(first.card[1])
     say(f"    version {first.version}: {_metric_text(first)}; champion: v{first.champion}")
 
@@ -148,7 +149,7 @@ def run_demo(
         retrained = [a for a in looked.report["actions"] if a["kind"] == "retrain"]
         for action in retrained:
             say(f"    retrained: {action['detail']}")
-            result.versions.append(_retrained_row(project, action))
+            result.versions.append(_retrained_row(action))
             card = project.paths.cards / project.config.model_name / f"v{action['version']}"
             result.cards.append(card / "model_card.html")
 
@@ -210,6 +211,12 @@ def _arrive(dest: Path, future: pd.DataFrame, months: Sequence[int]) -> None:
     arrived = future.loc[future["month"].isin(months)].reset_index(drop=True)
     name = f"flights-2013-{min(months):02d}-{max(months):02d}.parquet"
     write_parquet_atomic(arrived, dest / "data" / "raw" / name)
+
+
+def _span(months: Sequence[int]) -> str:
+    """``January-April`` for months 1 to 4."""
+    first, last = _month_names((min(months), max(months)))
+    return first if first == last else f"{first}-{last}"
 
 
 def _month_names(months: Sequence[int]) -> list[str]:
@@ -406,21 +413,16 @@ def _why(results: Sequence[Any], promoted: bool) -> str:
     return str(results[-1].message) if results else ("promoted" if promoted else "not promoted")
 
 
-def _retrained_row(project: Project, action: Mapping[str, Any]) -> dict[str, Any]:
-    info = project.registry().version(project.config.model_name, int(action["version"]))
-    metrics = dict(action.get("metrics") or {})
+def _retrained_row(action: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of the summary for the version monitoring's retraining made."""
+    arrived = f"{_span((*HISTORY_MONTHS, *REPLAY_MONTHS))} 2013"
+    window = action.get("window")
     return {
         "version": int(action["version"]),
-        "trained_on": (
-            f"the latest {action['window']} of January-August 2013"
-            if action.get("window")
-            else "January-August 2013"
-        ),
-        "trigger": "modelyard monitor: "
-        + info.tags.get("modelyard.trigger", "?")
-        .split(" on ")[0]
-        .removeprefix("modelyard monitor: "),
-        "test": metrics,
+        "trained_on": f"the latest {window} of {arrived}" if window else arrived,
+        # "modelyard monitor: <status> on <model> v<version>: <reasons>" -> its first part
+        "trigger": str(action["trigger"]).split(" on ")[0],
+        "test": dict(action.get("metrics") or {}),
         "promoted": bool(action["promoted"]),
         "why": str(action.get("why") or action["gates"]),
     }
@@ -441,21 +443,3 @@ def _monitor_summary(result: MonitorResult) -> dict[str, Any]:
         },
         "report": None if result.html_path is None else str(result.html_path),
     }
-
-
-def format_summary(result: DemoResult) -> list[str]:
-    """The summary as lines of text (the CLI renders them in a table)."""
-    lines = []
-    for row in result.versions:
-        auc = row["test"].get("roc_auc")
-        lines.append(
-            f"v{row['version']}: {row['trained_on']}; test roc_auc "
-            f"{'—' if auc is None else f'{auc:.3f}'}; "
-            f"{'promoted' if row['promoted'] else 'not promoted'} ({row['why']})"
-        )
-    return lines
-
-
-def demo_error(error: ModelyardError) -> str:
-    """What to tell the user when a step failed."""
-    return f"The demo stopped: {error}"
