@@ -190,7 +190,8 @@ def build_steps(s: TrainSettings, run: RunHandle, registry: Registry, on_trial: 
         ),
         Step(
             "evaluate", lambda ctx: steps.evaluate(s, ctx), version=_code(steps.evaluate),
-            inputs=wanted, outputs=("metrics.json", "slices.json", "importances.json", "plots"),
+            inputs=wanted, outputs=("metrics.json", "slices.json", "importances.json", "plots",
+                                    "test_predictions.parquet"),
             params={"slices": list(s.slices), "task": s.task},
         ),
         Step(
@@ -201,7 +202,8 @@ def build_steps(s: TrainSettings, run: RunHandle, registry: Registry, on_trial: 
         Step(
             "register", lambda ctx: register(s, run, registry, ctx), version=_code(register),
             inputs=("model", "onnx", "metrics.json", "slices.json", "importances.json", "plots",
-                    "snapshot.json", "fit.json", "train.parquet", "test.parquet"),
+                    "snapshot.json", "fit.json", "train.parquet", "test.parquet",
+                    "test_predictions.parquet"),
             outputs=("registered.json",), params={"model": s.model_name},
             is_valid=lambda ctx: still_registered(s, registry, ctx),
         ),

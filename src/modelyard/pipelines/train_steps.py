@@ -208,7 +208,9 @@ def scores(s: TrainSettings, model: Any, x: pd.DataFrame) -> tuple[Any, Any, lis
 
 
 def evaluate(s: TrainSettings, ctx: StepContext) -> None:
-    """Metrics on valid and test, per slice on test, plots and feature importances."""
+    """Metrics on valid and test, per slice on test, plots, feature importances, and the test
+    split's outputs (``test_predictions.parquet``: ``prediction``, the target, and ``score``,
+    the positive-class probability, for binary classifiers)."""
     import pandas as pd
 
     from modelyard.evaluation.metrics import compute_metrics
@@ -239,6 +241,10 @@ def evaluate(s: TrainSettings, ctx: StepContext) -> None:
         s.task, ctx.output("plots"), y,
         y_pred=y_pred, y_score=y_score, importances=importances, labels=labels,
     )  # fmt: skip
+    outputs = pd.DataFrame({"prediction": y_pred, s.target: y})
+    if s.task == "binary_classification":
+        outputs["score"] = y_score
+    outputs.to_parquet(ctx.output("test_predictions.parquet"), index=False)
     write_json(ctx.output("metrics.json"), metrics)
     write_json(ctx.output("slices.json"), [item.to_dict() for item in slices])
     write_json(ctx.output("importances.json"), importances)
