@@ -1,9 +1,10 @@
 """A registered version loaded for batch scoring, and the columns it adds to each chunk.
 
 The version folder (as ``Registry.download`` leaves it, or as ``modelyard.pipelines.train``
-assembles it) is verified against its manifest and loaded through the one chokepoint,
-``modelyard.tracking.artifacts``: the ONNX export when there is one (the fast path), else the
-scikit-learn pipeline. ``features.json`` says which columns the model reads and its task.
+assembles it) is opened with ``modelyard.features.bundle.read_bundle`` (manifest verified first;
+``features.json`` says which columns the model reads and its task) and loaded through the one
+chokepoint, ``modelyard.tracking.artifacts``: the ONNX export when there is one (the fast path),
+else the scikit-learn pipeline.
 
 Output columns, after every input column:
 
@@ -14,8 +15,6 @@ Output columns, after every input column:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,12 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from modelyard.errors import ModelError, RegistryError
+from modelyard.errors import ModelError
+from modelyard.features.bundle import FEATURES_FILE, VersionBundle, read_bundle
 from modelyard.features.casting import category_text
-from modelyard.features.spec import FeatureSpec
 from modelyard.features.transform import prepare_frame
-from modelyard.models.catalog import TASKS
 from modelyard.models.onnx import OnnxPredictor, frame_feed
-from modelyard.tracking.artifacts import load_model, load_onnx_bytes
-from modelyard.tracking.manifest import MANIFEST_NAME, artifact_root, read_verified, verify_manifest
 
-FEATURES_FILE = "features.json"
 PREDICTION = "prediction"
 PROBA_PREFIX = "proba_"
 BATCH_ROWS = 8192
@@ -66,24 +61,17 @@ class BatchModel:
             RegistryError: The folder has no ``features.json``, or it is unreadable.
             ModelError: The task is unknown, or the model cannot be loaded.
         """
-        root = artifact_root(folder)
-        digests = verify_manifest(root)
-        features = _read_features(root, digests)
+        bundle = read_bundle(folder, name=name, version=version)
         self.name, self.version = name, version
         self.batch_rows = max(1, batch_rows)
-        self.digest = hashlib.sha256((root / MANIFEST_NAME).read_bytes()).hexdigest()
-        self.spec = FeatureSpec.from_dict(features["spec"])
-        self.task = str(features.get("task"))
-        if self.task not in TASKS:
-            raise ModelError(
-                f"{FEATURES_FILE} of {name!r} version {version} names the unknown task "
-                f"{self.task!r}. Register the model again with `modelyard train`."
-            )
-        onnx = load_onnx_bytes(root)
+        self.digest = bundle.manifest_sha256
+        self.spec = bundle.inputs.spec
+        self.task = bundle.inputs.task
+        onnx = bundle.onnx_bytes()
         self._onnx = OnnxPredictor(onnx) if onnx is not None else None
-        self._native: Any = load_model(root) if onnx is None else None
+        self._native: Any = bundle.load_native() if onnx is None else None
         self.engine = "onnx" if self._onnx is not None else "native"
-        self.classes: tuple[Any, ...] = () if self.task == "regression" else self._classes(features)
+        self.classes: tuple[Any, ...] = () if self.task == "regression" else self._classes(bundle)
         self._labels = np.asarray(self.classes)
         self.output_fields = self._output_fields()
 
@@ -130,17 +118,17 @@ class BatchModel:
         """Return what identifies this version in the output's markers."""
         return {"name": self.name, "version": self.version, "digest": self.digest}
 
-    def _classes(self, features: dict[str, Any]) -> tuple[Any, ...]:
+    def _classes(self, bundle: VersionBundle) -> tuple[Any, ...]:
         if self._onnx is not None and self._onnx.classes is not None:
             classes: Any = self._onnx.classes
         elif self._native is not None and hasattr(self._native, "classes_"):
             classes = self._native.classes_
         else:
-            classes = features.get("classes")
+            classes = bundle.inputs.classes
         if classes is None or len(classes) == 0:
             raise ModelError(
                 f"Version {self.version} of {self.name!r} is a classifier whose classes are "
-                "unknown (no class labels in the model or in features.json). Register it again "
+                f"unknown (no class labels in the model or in {FEATURES_FILE}). Register it again "
                 "with `modelyard train`."
             )
         return tuple(value.item() if isinstance(value, np.generic) else value for value in classes)
@@ -158,22 +146,3 @@ class BatchModel:
                 "names; relabel the target so each class reads differently as text."
             )
         return fields
-
-
-def _read_features(root: Path, digests: dict[str, str]) -> dict[str, Any]:
-    if FEATURES_FILE not in digests:
-        raise RegistryError(
-            f"Model folder {str(root)!r} has no {FEATURES_FILE}, so the columns it reads are "
-            "unknown. Register the model with `modelyard train`, which writes it."
-        )
-    try:
-        features: Any = json.loads(read_verified(root, FEATURES_FILE, digests))
-        if not isinstance(features, dict):
-            raise TypeError("not a JSON object")
-        FeatureSpec.from_dict(features["spec"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise RegistryError(
-            f"{FEATURES_FILE} in {str(root)!r} is unreadable ({type(exc).__name__}: {exc}). "
-            "Register the model again with `modelyard train`."
-        ) from exc
-    return features
