@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from modelyard.errors import ModelError, RegistryError
+from modelyard.errors import ModelError
 from modelyard.serving.schema import (
     InputColumn,
     example_record,
@@ -26,12 +26,12 @@ from modelyard.serving.schema import (
 )
 
 if TYPE_CHECKING:
+    from modelyard.features.bundle import InputSchema
     from modelyard.features.spec import FeatureSpec
     from modelyard.models.onnx import OnnxPredictor
 
 Records = Sequence[Mapping[str, Any]]
 Outputs = list[dict[str, Any]]
-FEATURES_FILE = "features.json"
 
 
 class Runtime(Protocol):
@@ -209,7 +209,7 @@ class ServedModel:
 
 def build_served_model(
     runtime: Runtime,
-    features: Mapping[str, Any],
+    inputs: InputSchema,
     *,
     name: str,
     version: int,
@@ -217,12 +217,9 @@ def build_served_model(
     card: Mapping[str, Any] | None = None,
     max_rows: int = 10_000,
 ) -> ServedModel:
-    """Wrap ``runtime`` with the validators and description ``features`` (features.json) gives."""
-    columns = tuple(InputColumn.from_dict(column) for column in _columns_of(features))
-    task = str(features.get("task", "binary_classification"))
-    classes = features.get("classes")
-    classes = None if task == "regression" or classes is None else tuple(classes)
-    example = features.get("example")
+    """Wrap ``runtime`` with the validators and description the version's ``inputs`` give."""
+    columns = tuple(InputColumn.from_dict(rule.to_dict()) for rule in inputs.columns)
+    task, classes, example = inputs.task, inputs.classes, inputs.example
     return ServedModel(
         name=name,
         version=version,
@@ -252,53 +249,32 @@ def load_served_model(
     Raises:
         ArtifactIntegrityError: A file does not match the manifest; nothing was parsed.
         UnsafeArtifactError: The folder holds a format that could run code on load.
-        RegistryError: The folder lacks ``features.json``.
+        RegistryError: The folder lacks ``features.json``, or it is unreadable.
         ModelError: The model cannot be loaded or fails its warm-up prediction.
     """
-    from modelyard.features.spec import FeatureSpec
+    from modelyard.features.bundle import read_bundle
     from modelyard.models.onnx import OnnxPredictor
-    from modelyard.tracking.artifacts import load_model, load_onnx_bytes
-    from modelyard.tracking.manifest import read_verified, verify_manifest
 
-    digests = verify_manifest(folder)
-    if FEATURES_FILE not in digests:
-        raise RegistryError(
-            f"Version {version} of {name!r} has no {FEATURES_FILE}, so its inputs are unknown; "
-            "register it again with `modelyard train`."
-        )
-    features = json.loads(read_verified(folder, FEATURES_FILE, digests))
-    metrics = (
-        json.loads(read_verified(folder, "metrics.json", digests))
-        if "metrics.json" in digests
-        else {}
-    )
-    spec = FeatureSpec.from_dict(features["spec"])
-    task = str(features.get("task", "binary_classification"))
-    onnx = load_onnx_bytes(folder)
+    bundle = read_bundle(folder, name=name, version=version)
+    inputs = bundle.inputs
+    onnx = bundle.onnx_bytes()
     runtime: Runtime = (
-        OnnxRuntime(OnnxPredictor(onnx), spec, task, features.get("classes"))
+        OnnxRuntime(OnnxPredictor(onnx), inputs.spec, inputs.task, inputs.classes)
         if onnx is not None
-        else NativeRuntime(load_model(folder), spec, task)
+        else NativeRuntime(bundle.load_native(), inputs.spec, inputs.task)
     )
     tags = tags or {}
     card = {
-        "test_metrics": metrics.get("test", {}),
+        "test_metrics": bundle.test_metrics,
         "gates": tags.get("modelyard.gates"),
         "gate_summary": tags.get("modelyard.gate_summary"),
         "onnx_parity": tags.get("modelyard.onnx_parity"),
     }
     model = build_served_model(
-        runtime, features, name=name, version=version, alias=alias, card=card, max_rows=max_rows
+        runtime, inputs, name=name, version=version, alias=alias, card=card, max_rows=max_rows
     )
     model.warm()
     return model
-
-
-def _columns_of(features: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    if features.get("columns"):
-        return list(features["columns"])
-    by_kind = features.get("spec_by_kind") or {}
-    return [{"name": name, "kind": kind} for kind, names in by_kind.items() for name in names]
 
 
 def _labelled(probabilities: list[list[float]], classes: Sequence[Any]) -> Outputs:

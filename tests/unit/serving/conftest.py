@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from serving_support import SlowRuntime, build_version
 
+from modelyard.features.bundle import read_bundle
 from modelyard.serving.app import create_app
 from modelyard.serving.model import ServedModel, build_served_model, load_served_model
 from modelyard.serving.settings import ServeSettings
@@ -78,9 +78,9 @@ def serve(settings: ServeSettings) -> Iterator[Callable[..., TestClient]]:
 @pytest.fixture
 def slow_model(versions: dict[str, Path]) -> Callable[[float], ServedModel]:
     """A served model whose predictions for hour 23 take ``delay`` seconds."""
-    features = json.loads((versions["onnx"] / "features.json").read_text())
+    inputs = read_bundle(versions["onnx"]).inputs
 
     def make(delay: float) -> ServedModel:
-        return build_served_model(SlowRuntime(delay), features, name="m", version=7)
+        return build_served_model(SlowRuntime(delay), inputs, name="m", version=7)
 
     return make
