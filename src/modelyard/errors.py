@@ -36,6 +36,9 @@ The tree::
     ├── ServingError                   (ValueError)         a server that cannot start as asked
     ├── MonitoringError                (ValueError)         nothing to monitor, or a bad window
     │   └── WebhookRefusedError        (ValueError)         an alert target that is not allowed
+    ├── EgressError                                         an outbound HTTP(S) fetch that did not happen
+    │   ├── EgressRefusedError         (ValueError)         a URL modelyard will not call (non-public, bad form)
+    │   └── EgressFailedError          (ConnectionError)    no answer: DNS, connection, TLS, timeout, redirects
     └── ExampleError                   (ValueError)         an unknown example or a busy folder
 """
 
@@ -291,6 +294,37 @@ class MonitoringError(ModelyardError, ValueError):
 class WebhookRefusedError(MonitoringError):
     """An alert webhook points at a host modelyard will not call (loopback, private or
     link-local, not allowlisted), or at a URL it cannot use."""
+
+
+class EgressError(ModelyardError):
+    """An outbound HTTP(S) request (``modelyard.net``) was refused or got no usable answer."""
+
+
+class EgressRefusedError(EgressError, ValueError):
+    """A URL points at an address modelyard will not call (loopback, private, link-local or
+    metadata, not allowlisted), or cannot be used (scheme, credentials, malformed)."""
+
+
+class EgressFailedError(EgressError, ConnectionError):
+    """An allowed request got no usable answer: no DNS answer, a refused connection, a TLS
+    failure, the time bound, or too many redirects.
+
+    Attributes:
+        origin: ``scheme://host[:port]`` of the URL asked for.
+        status: The last HTTP status received (a redirect), or ``None``.
+        detail: What happened, without the URL's path or query.
+        redirects: The origins of the redirects followed, in order.
+    """
+
+    def __init__(
+        self, origin: str, detail: str, *, status: int | None = None, redirects: Sequence[str] = ()
+    ) -> None:
+        self.origin, self.detail, self.status = origin, detail, status
+        self.redirects = tuple(redirects)
+        super().__init__(f"{origin}: {detail}")
+
+    def __str__(self) -> str:  # ConnectionError would otherwise format errno-style
+        return str(self.args[0])
 
 
 class ExampleError(ModelyardError, ValueError):

@@ -86,14 +86,20 @@ class Project:
     def source_spec(self) -> SourceSpec:
         """The configured data source, as the data layer takes it."""
         from modelyard.data.source_spec import SourceSpec
+        from modelyard.net import EgressPolicy
 
-        source = self.config.data.source
+        source, egress = self.config.data.source, self.config.egress
         return SourceSpec(
             uri=source.uri,
             url=source.url,
             query=source.query,
             format=source.format,
             options=dict(source.options),
+            egress=EgressPolicy(
+                allow_hosts=tuple(egress.allow_hosts),
+                timeout_s=egress.timeout_s,
+                max_bytes=egress.max_bytes,
+            ),
         )
 
     def contract_path(self) -> Path | None:

@@ -256,6 +256,23 @@ class MonitoringConfig(Section):
     reports: str = "reports/monitoring"
 
 
+# --- egress ----------------------------------------------------------------------------------
+
+
+class EgressConfig(Section):
+    """Outbound HTTP(S): dataset URLs (``data.source.uri``), webhooks, remote artifact sources.
+
+    Every request goes through one client that refuses loopback, private, link-local (cloud
+    metadata) and other non-public addresses, at every redirect, unless the host name or
+    address is listed in ``allow_hosts`` (webhooks: ``monitoring.alerts.allow_hosts``).
+    ``timeout_s`` and ``max_bytes`` bound one dataset download.
+    """
+
+    allow_hosts: list[str] = Field(default_factory=list)
+    timeout_s: Annotated[float, Field(gt=0)] = 300.0
+    max_bytes: Annotated[int, Field(gt=0)] = 2 * 1024**3
+
+
 # --- stores ----------------------------------------------------------------------------------
 
 
@@ -284,6 +301,7 @@ class ProjectConfig(Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    egress: EgressConfig = Field(default_factory=EgressConfig)
     stores: StoresConfig = Field(default_factory=StoresConfig)
     environments: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

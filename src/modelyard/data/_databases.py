@@ -46,6 +46,11 @@ def read_duckdb(
         with connection:
             connection.execute("SET enable_progress_bar = false")
             connection.execute(f"SET file_search_path = '{folder}'")
+            # Local files only: http(s) goes through the egress client (data.source.uri),
+            # and a query may neither install nor load an extension, nor unlock this.
+            connection.execute("SET allowed_directories = ['/']")
+            connection.execute("SET enable_external_access = false")
+            connection.execute("SET lock_configuration = true")
             return connection.execute(query, options.get("params")).df()
     except duckdb.IOException as exc:
         missing = _NO_FILES.search(str(exc))
@@ -55,6 +60,13 @@ def read_duckdb(
                 fix=f"Check the paths in data.source.query (relative to {base_dir}).",
             ) from exc
         raise SourceReadError(where, describe_problem(exc)) from exc
+    except duckdb.PermissionException as exc:
+        raise SourceReadError(
+            where,
+            f"the query reaches outside local files: {describe_problem(exc)}",
+            fix="Read http(s) data with data.source.uri (checked by the egress client), and "
+            "keep DuckDB queries to local files.",
+        ) from exc
     except duckdb.Error as exc:
         raise SourceReadError(
             where,

@@ -5,6 +5,10 @@ A source is one of:
 - ``uri``: a path, glob or fsspec URI (``memory://``, ``file://``, ``s3://``...) of CSV, Parquet
   or JSON Lines files. Relative local paths are relative to the project folder; a glob or a folder
   reads every file it matches, concatenated in sorted path order.
+- ``uri`` of ``http://`` or ``https://``: one file, downloaded through the egress client
+  (``modelyard.net``), which refuses loopback, private and metadata addresses unless
+  ``egress.allow_hosts`` lists them. fsspec's own http filesystem is never used, not even
+  inside a chained URL (``simplecache::https://...``) or through ``storage_options``.
 - ``uri`` of a ``.duckdb`` file + ``query``: the query runs on that database, read-only.
 - ``query`` alone: the query runs in an in-memory DuckDB, where relative file paths
   (``select * from 'data/*.parquet'``) are relative to the project folder.
@@ -17,7 +21,8 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 import fsspec
 import pandas as pd
@@ -25,7 +30,8 @@ import pyarrow as pa
 
 from modelyard.data._databases import describe_problem, read_duckdb, read_sql
 from modelyard.data.source_spec import SourceSpec
-from modelyard.errors import SourceNotFoundError, SourceReadError
+from modelyard.errors import EgressFailedError, SourceNotFoundError, SourceReadError
+from modelyard.net import EgressPolicy
 
 FORMATS: Mapping[str, str] = {
     ".csv": "csv",
@@ -44,6 +50,8 @@ _READ_ERRORS = (ValueError, TypeError, OSError, pa.ArrowException)
 _FORMAT_FIX = (
     "Give data.source.format (csv, parquet or jsonl), or use a .csv, .parquet or .jsonl file."
 )
+_HTTP = ("http", "https")
+_WHAT = "data.source.uri"
 
 
 def read_source(spec: SourceSpec, *, base_dir: Path) -> pd.DataFrame:
@@ -75,6 +83,8 @@ def read_source(spec: SourceSpec, *, base_dir: Path) -> pd.DataFrame:
             f"a query runs on a .duckdb database, and this is {fmt or 'not one'}",
             fix="Drop uri and name the files in the query: select * from 'data/*.parquet'.",
         )
+    if spec.uri and _is_http(spec.uri):
+        return _read_url(spec.uri, spec.format, spec.options, spec.egress)
     if spec.uri:
         return _read_files(spec.uri, spec.format, spec.options, base_dir)
     if spec.query:
@@ -135,6 +145,13 @@ def _filesystem(
 ) -> tuple[fsspec.AbstractFileSystem, str]:
     if "://" not in uri and "::" not in uri:
         uri = str(_local_path(uri, base_dir))
+    if any(_is_http(part) for part in uri.split("::")):
+        raise SourceReadError(
+            uri,
+            "an http(s) URL inside a chained fsspec URI would bypass modelyard's egress checks",
+            fix="Give the http(s) URL alone as data.source.uri; it is downloaded once.",
+        )
+    _disable_fsspec_http()
     try:
         fs, path = fsspec.core.url_to_fs(uri, **storage_options)
     except ImportError as exc:
@@ -164,17 +181,31 @@ def _read_file(
     fs: fsspec.AbstractFileSystem, path: str, fmt: str | None, options: Mapping[str, Any]
 ) -> pd.DataFrame:
     shown = _display(fs, path)
+    fmt = _checked_format(fmt, path, shown)
+    try:
+        with fs.open(path, "rb") as handle:
+            return _parse(handle, fmt, options, shown)
+    except SourceReadError:
+        raise
+    except _READ_ERRORS as exc:
+        raise SourceReadError(shown, f"not valid {fmt}: {describe_problem(exc)}") from exc
+
+
+def _checked_format(fmt: str | None, path: str, shown: str) -> str:
     fmt = fmt or _format_of(path)
     if fmt not in _FILE_FORMATS:
         suffix = PurePosixPath(path).suffix
         raise SourceReadError(shown, f"unknown format of extension {suffix!r}", fix=_FORMAT_FIX)
+    return fmt
+
+
+def _parse(handle: IO[bytes], fmt: str, options: Mapping[str, Any], shown: str) -> pd.DataFrame:
     try:
-        with fs.open(path, "rb") as handle:
-            if fmt == "csv":
-                return pd.read_csv(handle, **options)
-            if fmt == "jsonl":
-                return pd.read_json(handle, **{"lines": True, **options})
-            frame = pd.read_parquet(handle, **options)
+        if fmt == "csv":
+            return pd.read_csv(handle, **options)
+        if fmt == "jsonl":
+            return pd.read_json(handle, **{"lines": True, **options})
+        frame = pd.read_parquet(handle, **options)
     except _READ_ERRORS as exc:
         raise SourceReadError(shown, f"not valid {fmt}: {describe_problem(exc)}") from exc
     # A stored pandas index is data too: make it columns, so globs concatenate without loss.
@@ -188,6 +219,87 @@ def _format_of(path: str) -> str | None:
 def _display(fs: fsspec.AbstractFileSystem, path: str) -> str:
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     return path if protocol in ("file", "local") else str(fs.unstrip_protocol(path))
+
+
+# --- http(s): through the egress client ----------------------------------------------------------
+
+
+def _is_http(uri: str) -> bool:
+    return uri.split("://", 1)[0].lower() in _HTTP if "://" in uri else False
+
+
+def _read_url(
+    uri: str, fmt: str | None, options: Mapping[str, Any], egress: EgressPolicy
+) -> pd.DataFrame:
+    from modelyard.net import request
+
+    parts = urlsplit(uri)
+    shown = uri.split("?", 1)[0].split("#", 1)[0]  # a query may hold a signature: never shown
+    reader_options = dict(options)
+    storage_options = dict(reader_options.pop("storage_options", None) or {})
+    headers = storage_options.pop("headers", None) or {}
+    if storage_options or not isinstance(headers, Mapping):
+        raise SourceReadError(
+            shown,
+            f"storage_options {sorted(storage_options) or ['headers']} do not apply to an "
+            "http(s) URL",
+            fix="Give only storage_options: {headers: {Authorization: ...}} for an http(s) uri.",
+        )
+    fmt = _checked_format(fmt, parts.path, shown)
+    with tempfile.TemporaryFile(prefix="modelyard-download-") as sink:
+        try:
+            answer = request(
+                uri, egress, headers={str(k): str(v) for k, v in headers.items()},
+                sink=sink, what=_WHAT, show_path=True,
+            )  # fmt: skip
+        except EgressFailedError as exc:
+            raise SourceReadError(
+                shown,
+                f"no answer ({exc.detail})",
+                fix="Check the URL and that its server is up; egress.timeout_s bounds the "
+                "download.",
+            ) from exc
+        if answer.status in (404, 410):
+            raise SourceNotFoundError(
+                shown, fix="Check data.source.uri: the server has no file there."
+            )
+        if not answer.ok:
+            raise SourceReadError(
+                shown,
+                f"the server answered HTTP {answer.status} {answer.reason}".rstrip(),
+                fix="Check the URL, and its credentials (data.source.options.storage_options."
+                "headers).",
+            )
+        if answer.truncated:
+            raise SourceReadError(
+                shown,
+                f"it is larger than egress.max_bytes ({egress.max_bytes:,} bytes)",
+                fix="Raise egress.max_bytes in modelyard.yaml, or read a smaller file.",
+            )
+        sink.seek(0)
+        return _parse(sink, fmt, reader_options, shown)
+
+
+class _RefusedHTTPFileSystem(fsspec.AbstractFileSystem):  # type: ignore[misc]
+    """Stands in for fsspec's http filesystem, so no chain or option can reach it."""
+
+    protocol = _HTTP
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise SourceReadError(
+            "data.source",
+            "fsspec's http filesystem is disabled in modelyard (it would bypass the egress "
+            "checks), and this URI or its storage_options reach it",
+            fix="Give the http(s) URL alone as data.source.uri; it is downloaded once.",
+        )
+
+
+def _disable_fsspec_http() -> None:
+    """Point fsspec's ``http``/``https`` at a filesystem that refuses (idempotent)."""
+    for protocol in _HTTP:
+        current = fsspec.registry.get(protocol) if protocol in fsspec.registry else None
+        if current is not _RefusedHTTPFileSystem:
+            fsspec.register_implementation(protocol, _RefusedHTTPFileSystem, clobber=True)
 
 
 # --- DuckDB files and folder sync --------------------------------------------------------------

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from modelyard.errors import WebhookRefusedError
-from modelyard.monitoring.alerts import alert_payload, check_address, send_webhook
+from modelyard.monitoring.alerts import alert_payload, send_webhook
 from modelyard.monitoring.drift import detect_drift
 
 PAYLOAD = {"text": "drift on flights-delay v3"}
@@ -112,52 +112,6 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> li
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return calls
-
-
-# --- the address checker ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("address", "phrase"),
-    [
-        ("127.0.0.1", "loopback"),
-        ("127.255.0.9", "loopback"),
-        ("10.0.0.1", "private"),
-        ("172.16.0.1", "private"),
-        ("172.31.255.254", "private"),
-        ("192.168.1.1", "private"),
-        ("169.254.169.254", "link-local"),
-        ("0.0.0.0", "unspecified"),
-        ("224.0.0.1", "multicast"),
-        ("240.0.0.1", "reserved"),
-        ("100.100.100.200", "not a globally routable"),
-        ("::1", "loopback"),
-        ("::", "unspecified"),
-        ("fc00::1", "private"),
-        ("fd00:ec2::254", "private"),
-        ("fe80::1", "link-local"),
-        ("fe80::1%eth0", "link-local"),
-        ("ff02::1", "multicast"),
-        ("::ffff:127.0.0.1", "IPv4-mapped form of 127.0.0.1, a loopback"),
-        ("::ffff:169.254.169.254", "IPv4-mapped form of 169.254.169.254, a link-local"),
-        ("2002:7f00:1::", "6to4 form of 127.0.0.1, a loopback"),
-        ("2002:a9fe:a9fe::1", "6to4 form of 169.254.169.254"),
-        ("64:ff9b::a00:1", "NAT64 form of 10.0.0.1, a private"),
-        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
-    ],
-)
-def test_internal_addresses_are_refused(address: str, phrase: str) -> None:
-    reason = check_address(address)
-
-    assert reason is not None
-    assert phrase in reason
-
-
-@pytest.mark.parametrize(
-    "address", ["8.8.8.8", "1.1.1.1", "52.95.110.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
-)
-def test_public_addresses_pass(address: str) -> None:
-    assert check_address(address) is None
 
 
 # --- refusals by URL -------------------------------------------------------------------------
