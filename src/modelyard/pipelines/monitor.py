@@ -107,32 +107,30 @@ def load_reference(registry: Registry, name: str, version: int) -> Reference:
     Raises:
         MonitoringError: The version was trained before references were shipped with versions.
     """
-    import pandas as pd
-
-    from modelyard.features.spec import FeatureSpec
+    from modelyard.features.bundle import REFERENCE_FILE, read_bundle
 
     with tempfile.TemporaryDirectory(prefix="modelyard-monitor-") as tmp:
         folder = registry.download(name, version, Path(tmp) / "model")
-        if not (folder / "reference.parquet").is_file():
+        bundle = read_bundle(folder, name=name, version=version)
+        info, inputs = bundle.reference, bundle.inputs
+        target = inputs.target or (info.target if info is not None else None)
+        if info is None or target is None:
             raise MonitoringError(
                 f"Version {version} of {name!r} carries no monitoring reference "
-                "(reference.parquet): it was registered by an older modelyard. Retrain it "
+                f"({REFERENCE_FILE}): it was registered by an older modelyard. Retrain it "
                 "(modelyard train), or pass a reference file with --reference."
             )
-        features_info = _read_json(folder / "features.json")
-        info = _read_json(folder / "reference.json")
-        metrics = _read_json(folder / "metrics.json")
         return Reference(
             name=name,
             version=version,
-            task=str(features_info["task"]),
-            target=str(features_info["target"]),
-            spec=FeatureSpec.from_dict(features_info["spec"]),
-            classes=features_info.get("classes"),
-            features=pd.read_parquet(folder / "reference.parquet"),
-            predictions=pd.read_parquet(folder / "reference_predictions.parquet"),
-            promised={k: float(v) for k, v in metrics.get("test", {}).items() if v is not None},
-            info=info,
+            task=inputs.task,
+            target=target,
+            spec=inputs.spec,
+            classes=None if inputs.classes is None else list(inputs.classes),
+            features=bundle.read_reference(),
+            predictions=bundle.read_reference_predictions(),
+            promised={k: v for k, v in bundle.test_metrics.items() if v is not None},
+            info=info.to_dict(),
         )
 
 
@@ -526,10 +524,6 @@ def _verdict(
 
 
 # --- small pieces -------------------------------------------------------------------------------
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _write_atomic(path: Path, text: str) -> None:
