@@ -80,6 +80,7 @@ ROWS = 600
 
 @dataclass(frozen=True)
 class Registered:
+    project: Path
     folder: Path
     test_metrics: dict[str, float]
     data_digest: str
@@ -119,6 +120,7 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Registered:
     name, version, folder = project.download_model(None, dest)
     tags = project.registry().version(name, version).tags
     return Registered(
+        project=project.root,
         folder=folder,
         test_metrics=dict(trained.metrics["test"]),
         data_digest=tags["modelyard.data_digest"],
@@ -301,3 +303,28 @@ def test_the_bundle_module_imports_no_heavy_library() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(out.stdout) == []
+
+
+def test_serving_batch_and_monitoring_read_the_version_alike(registered: Registered) -> None:
+    from modelyard.inference.model import BatchModel
+    from modelyard.pipelines.monitor import load_reference
+    from modelyard.project import load_project
+    from modelyard.serving.model import load_served_model
+
+    bundle = read_bundle(registered.folder)
+    inputs = bundle.inputs
+    batch = BatchModel(registered.folder, name="tiny", version=1)
+    served = load_served_model(registered.folder, name="tiny", version=1)
+    reference = load_reference(load_project(registered.project).registry(), "tiny", 1)
+
+    assert (batch.spec, batch.task, batch.classes) == (inputs.spec, inputs.task, (0, 1))
+    assert (batch.engine, batch.digest) == ("onnx", bundle.manifest_sha256)
+    assert (served.task, served.classes, served.runtime.name) == (inputs.task, (0, 1), "onnx")
+    assert [c.to_dict() for c in served.columns] == [r.to_dict() for r in inputs.columns]
+    assert served.card["test_metrics"] == bundle.test_metrics
+    assert (reference.spec, reference.task, reference.target) == (inputs.spec, inputs.task, "late")
+    assert reference.classes == [0, 1]
+    assert reference.promised == pytest.approx(registered.test_metrics)
+    assert reference.info["data_digest"] == registered.data_digest
+    pd.testing.assert_frame_equal(reference.features, bundle.read_reference())
+    pd.testing.assert_frame_equal(reference.predictions, bundle.read_reference_predictions())
