@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import secrets
 import signal
@@ -27,7 +28,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from modelyard.errors import ServingError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from modelyard.pipelines.monitor import MonitorResult
+    from modelyard.monitoring.result import MonitorResult, RetrainAction
     from modelyard.pipelines.runner import Observer
     from modelyard.pipelines.train import TrainResult
     from modelyard.project import Project
@@ -145,12 +146,11 @@ def run_demo(
         looked = project.monitor(retrain=True, observer=observer)
         result.monitor = _monitor_summary(looked)
         result.report = looked.html_path
-        say(f"    verdict: {looked.status}; " + "; ".join(looked.report["verdict"]["reasons"]))
-        retrained = [a for a in looked.report["actions"] if a["kind"] == "retrain"]
-        for action in retrained:
-            say(f"    retrained: {action['detail']}")
+        say(f"    verdict: {looked.verdict.status}; " + "; ".join(looked.verdict.reasons))
+        for action in looked.retrainings:
+            say(f"    retrained: {action.detail}")
             result.versions.append(_retrained_row(action))
-            card = project.paths.cards / project.config.model_name / f"v{action['version']}"
+            card = project.paths.cards / project.config.model_name / f"v{action.version}"
             result.cards.append(card / "model_card.html")
 
         say("6/6 waiting for the running server to pick up the champion")
@@ -413,33 +413,34 @@ def _why(results: Sequence[Any], promoted: bool) -> str:
     return str(results[-1].message) if results else ("promoted" if promoted else "not promoted")
 
 
-def _retrained_row(action: Mapping[str, Any]) -> dict[str, Any]:
+def _retrained_row(action: RetrainAction) -> dict[str, Any]:
     """A row of the summary for the version monitoring's retraining made."""
     arrived = f"{_span((*HISTORY_MONTHS, *REPLAY_MONTHS))} 2013"
-    window = action.get("window")
     return {
-        "version": int(action["version"]),
-        "trained_on": f"the latest {window} of {arrived}" if window else arrived,
+        "version": action.version,
+        "trained_on": f"the latest {action.window} of {arrived}" if action.window else arrived,
         # "modelyard monitor: <status> on <model> v<version>: <reasons>" -> its first part
-        "trigger": str(action["trigger"]).split(" on ")[0],
-        "test": dict(action.get("metrics") or {}),
-        "promoted": bool(action["promoted"]),
-        "why": str(action.get("why") or action["gates"]),
+        "trigger": action.trigger.split(" on ")[0],
+        "test": dict(action.metrics),
+        "promoted": action.promoted,
+        "why": action.why or action.gates,
     }
 
 
 def _monitor_summary(result: MonitorResult) -> dict[str, Any]:
-    report = result.report
-    drift = report.get("drift") or {}
-    quality = report.get("quality") or {}
+    quality = result.quality
     return {
-        "status": result.status,
-        "reasons": report["verdict"]["reasons"],
-        "drifted": [c["column"] for c in drift.get("columns", []) if c["drifted"]],
-        "share_drifted": drift.get("share_drifted"),
+        "status": result.verdict.status,
+        "reasons": list(result.verdict.reasons),
+        "drifted": list(result.drift.drifted_columns),
+        "share_drifted": result.drift.share_drifted,
         "quality": {
-            item["metric"]: {"live": item["observed"], "card": item["promised"]}
-            for item in quality.get("comparisons", [])
+            item.metric: {"live": _finite(item.observed), "card": _finite(item.promised)}
+            for item in (() if quality is None else quality.comparisons)
         },
         "report": None if result.html_path is None else str(result.html_path),
     }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

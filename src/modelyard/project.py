@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from modelyard.config.schema import ProjectConfig
     from modelyard.data.report import ValidationReport
     from modelyard.data.source_spec import SourceSpec
-    from modelyard.pipelines.monitor import MonitorResult
+    from modelyard.monitoring.result import MonitorResult, RetrainAction
     from modelyard.pipelines.runner import Observer
     from modelyard.pipelines.train import TrainResult
     from modelyard.pipelines.train_steps import TrainSettings
@@ -342,53 +342,39 @@ class Project:
         ref = parse_model_ref(model, default_name=self.config.model_name)
         registry = self.registry()
         version = resolve_version(registry, ref)
-        settings = monitoring.MonitorSettings(
-            model_name=ref.name,
-            alias=ref.alias if ref.version is None else None,
-            version=version,
+        window_spec = monitoring.CurrentSpec(
             store=self.paths.store,
-            reports_dir=self.root / m.reports,
             window=window or m.window,
             since=parse_moment(since),
             until=parse_moment(until),
-            current_path=current,
-            labels_path=labels,
-            drift_share=m.drift.share,
-            alpha=m.drift.alpha,
-            methods=dict(m.drift.methods),
-            thresholds=dict(m.drift.thresholds),
-            min_rows=m.drift.min_rows,
-            quality_tolerance=m.quality.tolerance,
-            quality_freq=m.quality.freq,
-            quality_min_rows=m.quality.min_rows,
+            dataset=current,
+            labels=labels,
         )
         loaded = monitoring.load_reference(registry, ref.name, version)
         reference_frame = None
         if reference is not None:
             reference_frame, _ = self.read(reference)
         result = monitoring.monitor(
-            settings,
+            monitoring.MonitorSpec.from_config(m),
+            window_spec,
             loaded,
+            alias=ref.alias if ref.version is None else None,
             reference_frame=reference_frame,
             reference_label=None if reference is None else f"dataset {reference}",
         )
-        on_drift = m.retrain.on_drift if retrain is None else retrain
-        on_quality = m.retrain.on_quality if retrain is None else retrain
-        actions = monitoring.Actions(
-            webhook=m.alerts.webhook if alert else None,
-            allow_hosts=tuple(m.alerts.allow_hosts),
-            alert_on_drift=m.alerts.on_drift,
-            alert_on_quality=m.alerts.on_quality,
-            timeout_s=m.alerts.timeout_s,
-            retrain_on_drift=on_drift,
-            retrain_on_quality=on_quality,
-            retrain=lambda trigger: self._retrain(trigger, observer),
+        actions = monitoring.ActionSpec.from_config(
+            m,
+            alert=alert,
+            retrain=retrain,
+            retrainer=lambda trigger: self._retrain(trigger, observer),
         )
         result = monitoring.act(result, actions, self.paths.store / "monitoring" / "actions.jsonl")
-        return monitoring.write_reports(result, settings.reports_dir) if write else result
+        return monitoring.write_reports(result, self.root / m.reports) if write else result
 
-    def _retrain(self, trigger: str, observer: Observer | None = None) -> dict[str, Any]:
+    def _retrain(self, trigger: str, observer: Observer | None = None) -> RetrainAction:
         """Retrain on the latest ``monitoring.retrain.window`` for the closed loop."""
+        from modelyard.monitoring.result import RetrainAction
+
         retrain = self.config.monitoring.retrain
         result = self.train(
             search=retrain.search,
@@ -399,19 +385,20 @@ class Project:
         self.registry().set_version_tags(
             result.model, result.version, {"modelyard.trigger": trigger[:5000]}
         )
-        return {
-            "run_id": result.run_id,
-            "version": result.version,
-            "promoted": result.promoted,
-            "champion": result.champion,
-            "gates": result.gates.summary(),
-            "why": next(
+        return RetrainAction(
+            trigger=trigger,
+            run_id=result.run_id,
+            version=result.version,
+            promoted=result.promoted,
+            champion=result.champion,
+            gates=result.gates.summary(),
+            why=next(
                 (r.message for r in result.gates.results if not r.passed),
                 result.gates.results[-1].message if result.gates.results else "",
             ),
-            "metrics": result.metrics.get("test", {}),
-            "window": retrain.window,
-            "detail": (
+            metrics=dict(result.metrics.get("test", {})),
+            window=retrain.window,
+            detail=(
                 f"v{result.version} trained on "
                 + (f"the latest {retrain.window}" if retrain.window else "the whole source")
                 + (
@@ -420,7 +407,7 @@ class Project:
                     else ", not promoted: " + result.gates.summary()
                 )
             ),
-        }
+        )
 
     def tracker(self) -> Tracker:
         from modelyard.tracking.mlflow_store import Tracker

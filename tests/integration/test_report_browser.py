@@ -9,6 +9,7 @@ the machine even if the page asked. Install Chromium with ``make browser-tools``
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import json
 import os
@@ -34,6 +35,17 @@ from modelyard.monitoring.html import (
     REFERENCE_COLOUR,
     render_report_html,
     write_report_html,
+)
+from modelyard.monitoring.methods import Kind
+from modelyard.monitoring.quality import MetricComparison, QualityReport, QualityWindow
+from modelyard.monitoring.result import (
+    AlertAction,
+    Breach,
+    CurrentWindow,
+    MonitoredModel,
+    MonitorResult,
+    ReferenceWindow,
+    Verdict,
 )
 
 pytestmark = pytest.mark.integration
@@ -210,7 +222,7 @@ def visit(chromium: str, page: Path, profile: Path) -> Visit:
     return found
 
 
-def build_report(seed: int) -> dict[str, Any]:
+def build_report(seed: int) -> MonitorResult:
     rng = np.random.default_rng(seed)
     rows = 800
     reference = pd.DataFrame(
@@ -221,42 +233,42 @@ def build_report(seed: int) -> dict[str, Any]:
         {"temp": rng.normal(62, 10, rows), "carrier": rng.choice(["AA", "DL", "B6"], rows),
          "<img src=x onerror=alert(1)>": rng.uniform(0, 1, rows)}
     )  # fmt: skip
-    kinds = {column: "numeric" for column in reference}
+    kinds: dict[str, Kind] = {column: "numeric" for column in reference}
     kinds["carrier"] = "categorical"
-    drift = detect_drift(reference, current, columns=kinds).to_dict()
+    drift = detect_drift(reference, current, columns=kinds)
     scores = rng.beta(2, 5, rows), rng.beta(3, 5, rows)
-    drift["prediction"] = prediction_drift(*scores).to_dict()
     shown = distributions(reference, current, kinds)
     shown["prediction"] = column_distribution(pd.Series(scores[0]), pd.Series(scores[1]), "numeric")
-    windows = [
-        {"start": f"2013-07-0{day}T00:00:00+00:00", "end": f"2013-07-0{day + 1}T00:00:00+00:00",
-         "rows": 300, "metrics": {"roc_auc": 0.70 - 0.02 * day}}
-        for day in range(1, 7)
-    ]  # fmt: skip
-    report = {
-        "model": {"name": "flights-delay", "version": 3, "alias": "champion",
-                  "task": "binary_classification"},
-        "generated_at": "2026-11-26T01:02:03+00:00",
-        "reference": {"description": "training split of flights-delay v3", "rows": rows,
-                      "data_digest": "0f" * 32},
-        "current": {"description": "prediction log, last 7 days", "rows": rows,
-                    "since": "2013-07-01T00:00:00+00:00", "until": "2013-07-08T00:00:00+00:00"},
-        "verdict": {"status": "drift+degraded",
-                    "reasons": [f"{drift['n_drifted']} of {drift['n_columns']} features drifted",
-                                "roc_auc 0.58 is 0.11 below the card's 0.69"]},
-        "drift": drift,
-        "distributions": shown,
-        "quality": {"task": "binary_classification", "labelled_rows": 1800,
-                    "unlabelled_rows": 200, "metrics": {"roc_auc": 0.58},
-                    "promised": {"roc_auc": 0.69},
-                    "comparisons": [{"metric": "roc_auc", "promised": 0.69, "observed": 0.58,
-                                     "change": -0.11, "tolerance": 0.05,
-                                     "higher_is_better": True, "degraded": True}],
-                    "degraded": True, "windows": windows},
-        "actions": [{"kind": "alert", "target": "https://hooks.slack.com", "ok": True,
-                     "detail": "posted"}],
-    }  # fmt: skip
-    return json.loads(json.dumps(report, allow_nan=False))
+    day = dt.timedelta(days=1)
+    first = dt.datetime(2013, 7, 1, tzinfo=dt.UTC)
+    windows = tuple(
+        QualityWindow(start=first + i * day, end=first + (i + 1) * day, rows=300,
+                      metrics={"roc_auc": 0.68 - 0.02 * i})
+        for i in range(6)
+    )  # fmt: skip
+    roc = MetricComparison(metric="roc_auc", promised=0.69, observed=0.58, change=-0.11,
+                           tolerance=0.05, higher_is_better=True, degraded=True)  # fmt: skip
+    return MonitorResult(
+        model=MonitoredModel(name="flights-delay", version=3, alias="champion",
+                             task="binary_classification"),
+        generated_at=dt.datetime(2026, 11, 26, 1, 2, 3, tzinfo=dt.UTC),
+        reference=ReferenceWindow(description="training split of flights-delay v3", rows=rows,
+                                  data_digest="0f" * 32),
+        current=CurrentWindow(description="prediction log, last 7 days", rows=rows,
+                              rows_of_this_version=rows, since=first, until=first + 7 * day),
+        verdict=Verdict(breaches=Breach.DRIFT | Breach.DEGRADED, enough_rows=True,
+                        reasons=(f"{drift.n_drifted} of {len(drift.columns)} features drifted",
+                                 "roc_auc 0.58 is 0.11 below the card's 0.69")),
+        drift=drift,
+        prediction_drift=prediction_drift(*scores),
+        distributions=shown,
+        quality=QualityReport(task="binary_classification", labelled_rows=1800,
+                              unlabelled_rows=200, unusable_rows=0, unusable_examples=(),
+                              metrics={"roc_auc": 0.58}, promised={"roc_auc": 0.69},
+                              comparisons=(roc,), degraded=True, windows=windows),
+        actions=(AlertAction(target="https://hooks.slack.com", ok=True, detail="posted",
+                             trigger="drift+degraded"),),
+    )  # fmt: skip
 
 
 def pixels_near(picture: np.ndarray, colour: str) -> int:
@@ -279,7 +291,7 @@ def test_the_report_renders_offline_with_no_failed_request(
     assert seen.page["title"] == "Monitoring report: flights-delay v3"
     assert seen.page["scripts"] == 0  # the column named like an <img onerror> stayed text
     assert "<img src=x onerror=alert(1)>" in seen.page["text"]
-    assert seen.page["svgs"] == len(report["distributions"]) + 1
+    assert seen.page["svgs"] == len(report.distributions) + 1
 
     shot = tmp_path / "monitor.png"
     shot.write_bytes(seen.screenshot)

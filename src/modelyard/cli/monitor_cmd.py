@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from modelyard.cli.options import EnvOption, JsonOption, ProjectOption, VerboseOption
+from modelyard.monitoring.result import RetrainAction
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from modelyard.pipelines.monitor import MonitorResult
+    from modelyard.monitoring.result import MonitorResult
 
 EXIT_BREACH = 3
 """Exit status with ``--fail-on-breach`` when drift or degraded quality was found (for CI)."""
@@ -101,7 +104,7 @@ def monitor(
         if html is not None and result.html_path is not None:
             shutil.copyfile(result.html_path, html)
         if as_json:
-            print_json(result.report)
+            print_json(result.to_dict())
         else:
             render(stdout(), result, proj.root)
         if serve_metrics is not None:
@@ -110,19 +113,20 @@ def monitor(
         raise typer.Exit(code=EXIT_BREACH)
 
 
-def _serve_gauges(look: Any, first: MonitorResult, port: int, every: float) -> None:
+def _serve_gauges(
+    look: Callable[[], MonitorResult], first: MonitorResult, port: int, every: float
+) -> None:
     import time
 
     from modelyard.cli.output import stderr
     from modelyard.monitoring.gauges import GaugeServer
 
-    server = GaugeServer(port=port)
-    server.update(first.report)
+    server = GaugeServer(first, port=port)
     stderr().print(f"serving monitoring gauges on http://127.0.0.1:{server.port}/metrics")
     try:
         while True:
             time.sleep(every)
-            server.update(look().report)
+            server.update(look())
     except KeyboardInterrupt:
         pass
     finally:
@@ -131,23 +135,17 @@ def _serve_gauges(look: Any, first: MonitorResult, port: int, every: float) -> N
 
 def render(console: Console, result: MonitorResult, root: Path) -> None:
     """The verdict first, then drifted features, quality, actions and where the report is."""
-    report = result.report
-    model, verdict = report["model"], report["verdict"]
-    colour = {"ok": "green", "not_enough_data": "yellow"}.get(verdict["status"], "red")
+    model, verdict = result.model, result.verdict
+    colour = "green" if verdict.status == "ok" else "red" if verdict.is_breach else "yellow"
     console.print(
-        f"[bold]{model['name']}[/] version {model['version']}: "
-        f"[bold {colour}]{verdict['status']}[/]"
+        f"[bold]{model.name}[/] version {model.version}: [bold {colour}]{verdict.status}[/]"
     )
-    console.print(
-        f"  reference: {report['reference']['description']} ({report['reference']['rows']:,} rows)"
-    )
-    console.print(
-        f"  current:   {report['current']['description']} ({report['current']['rows']:,} rows)"
-    )
-    for reason in verdict["reasons"]:
+    reference, current = result.reference, result.current
+    console.print(f"  reference: {reference.description} ({reference.rows:,} rows)")
+    console.print(f"  current:   {current.description} ({current.rows:,} rows)")
+    for reason in verdict.reasons:
         console.print(f"  • {reason}")
-    drift = report.get("drift")
-    if drift:
+    if result.drift.columns:
         from rich.table import Table
 
         table = Table(show_edge=False, pad_edge=False, box=None)
@@ -155,41 +153,41 @@ def render(console: Console, result: MonitorResult, root: Path) -> None:
             table.add_column(
                 name, justify="right" if name in {"statistic", "threshold"} else "left"
             )
-        columns = sorted(drift["columns"], key=lambda c: (not c["drifted"], c["column"]))
+        columns = sorted(result.drift.columns, key=lambda c: (not c.drifted, c.column))
         for column in columns:
             table.add_row(
-                column["column"],
-                column["method"],
-                _number(column["statistic"]),
-                _number(column["threshold"]),
-                "[red]yes[/]" if column["drifted"] else "no",
+                column.column,
+                column.method,
+                _number(column.statistic),
+                _number(column.threshold),
+                "[red]yes[/]" if column.drifted else "no",
             )
         console.print(table)
-    quality = report.get("quality")
-    if quality:
-        console.print(
-            f"  quality on {quality['labelled_rows']:,} labelled rows "
-            f"({quality['unlabelled_rows']:,} without a label yet):"
-        )
-        for item in quality["comparisons"]:
-            mark = "[red]✗[/]" if item["degraded"] else "[green]✓[/]"
-            console.print(
-                f"    {mark} {item['metric']} {_number(item['observed'])} "
-                f"(card: {_number(item['promised'])})"
-            )
-    elif report.get("quality") is None:
+    quality = result.quality
+    if quality is None:
         console.print("  quality: no labels yet (POST /v1/feedback, or --labels FILE)")
-    for action in report["actions"]:
-        if action["kind"] == "retrain":
-            console.print(f"  [bold]retrained:[/] {action['detail']}")
+    else:
+        console.print(
+            f"  quality on {quality.labelled_rows:,} labelled rows "
+            f"({quality.unlabelled_rows:,} without a label yet):"
+        )
+        for item in quality.comparisons:
+            mark = "[red]✗[/]" if item.degraded else "[green]✓[/]"
+            console.print(
+                f"    {mark} {item.metric} {_number(item.observed)} "
+                f"(card: {_number(item.promised)})"
+            )
+    for action in result.actions:
+        if isinstance(action, RetrainAction):
+            console.print(f"  [bold]retrained:[/] {action.detail}")
         else:
-            state = "sent" if action.get("ok") else f"failed ({action.get('detail')})"
-            console.print(f"  alert to {action.get('target')}: {state}")
+            state = "sent" if action.ok else f"failed ({action.detail})"
+            console.print(f"  alert to {action.target}: {state}")
     if result.html_path is not None:
         shown = result.html_path
         shown = shown.relative_to(root) if shown.is_relative_to(root) else shown
         console.print(f"  report: {shown}")
 
 
-def _number(value: Any) -> str:
-    return "—" if value is None else f"{value:.4g}"
+def _number(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.4g}"

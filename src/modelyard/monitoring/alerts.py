@@ -1,6 +1,6 @@
 """Alerts by webhook: a Slack-compatible summary of a monitor report, sent without SSRF.
 
-``alert_payload(report)`` turns a monitor report into ``{"text": ..., "blocks": [...]}``.
+``alert_payload(result)`` turns a ``MonitorResult`` into ``{"text": ..., "blocks": [...]}``.
 ``send_webhook(url, payload)`` POSTs it as JSON through the one egress client,
 ``modelyard.net``: every hop (the URL and each redirect) is resolved once and refused when it
 reaches a loopback, private, link-local (cloud metadata) or otherwise non-public address that
@@ -22,10 +22,15 @@ import math
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import EgressFailedError, EgressRefusedError, WebhookRefusedError
 from modelyard.net import EgressPolicy, request
+
+if TYPE_CHECKING:
+    from modelyard.monitoring.quality import QualityReport
+    from modelyard.monitoring.report import ColumnDrift, DriftReport
+    from modelyard.monitoring.result import MonitorResult
 
 __all__ = ["WebhookResult", "alert_payload", "send_webhook"]
 
@@ -71,30 +76,29 @@ class WebhookResult:
         }
 
 
-def alert_payload(report: Mapping[str, Any]) -> dict[str, Any]:
-    """Summarise a monitor report as a Slack-compatible message.
+def alert_payload(result: MonitorResult) -> dict[str, Any]:
+    """Summarise a monitoring result as a Slack-compatible message.
 
     Args:
-        report: The monitor report (``modelyard monitor --json``); missing parts are skipped.
+        result: What the look found (``modelyard.pipelines.monitor.monitor``).
 
     Returns:
         ``{"text": ..., "blocks": [...]}``: a header, the verdict's reasons, the most drifted
         features with their statistic, the quality comparisons, and the windows compared.
         ``text`` is the plain fallback; every text stays under Slack's 3000 characters.
     """
-    model = report.get("model") or {}
-    verdict = report.get("verdict") or {}
-    title = f"modelyard monitor: {model.get('name', '?')} v{model.get('version', '?')}"
-    if model.get("alias"):
-        title += f" ({model['alias']})"
-    title += f": {verdict.get('status', 'unknown')}"
+    model, verdict = result.model, result.verdict
+    title = f"modelyard monitor: {model.name} v{model.version}"
+    if model.alias:
+        title += f" ({model.alias})"
+    title += f": {verdict.status}"
     sections = [
-        _listing("*Verdict*", [_escape(str(r)) for r in verdict.get("reasons") or []]),
-        _drift_section(report.get("drift") or {}),
-        _quality_section(report.get("quality") or {}),
+        _listing("*Verdict*", [_escape(reason) for reason in verdict.reasons]),
+        _drift_section(result.drift, result.prediction_drift),
+        "" if result.quality is None else _quality_section(result.quality),
     ]
     sections = [s for s in sections if s]
-    context = _context_line(report)
+    context = _context_line(result)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150)}}
     ]
@@ -114,72 +118,61 @@ def _listing(heading: str, lines: Sequence[str]) -> str:
     return _clip("\n".join([heading, *shown]), MAX_TEXT)
 
 
-def _drift_section(drift: Mapping[str, Any]) -> str:
-    columns = [c for c in drift.get("columns") or [] if c.get("drifted")]
-    columns.sort(key=_severity, reverse=True)
-    lines = [f"`{_code(c.get('column'))}` {_statistic(c)}" for c in columns]
-    prediction = drift.get("prediction")
-    if prediction and prediction.get("drifted"):
+def _drift_section(drift: DriftReport, prediction: ColumnDrift | None) -> str:
+    columns = sorted((c for c in drift.columns if c.drifted), key=_severity, reverse=True)
+    lines = [f"`{_code(c.column)}` {_statistic(c)}" for c in columns]
+    if prediction is not None and prediction.drifted:
         lines.insert(0, f"predictions {_statistic(prediction)}")
     if not lines:
         return ""
-    share = drift.get("share_drifted")
-    counted = f" ({drift.get('n_drifted')} of {drift.get('n_columns')} columns"
-    counted += f", {share:.0%})" if isinstance(share, int | float) else ")"
+    counted = f" ({drift.n_drifted} of {len(drift.columns)} columns, {drift.share_drifted:.0%})"
     return _listing("*Drifted features*" + counted, lines)
 
 
-def _severity(column: Mapping[str, Any]) -> float:
+def _severity(column: ColumnDrift) -> float:
     """How far past its threshold a column is: 1 at the threshold, larger when further."""
-    statistic, p_value, threshold = (column.get(k) for k in ("statistic", "p_value", "threshold"))
-    if p_value is not None and threshold:
+    statistic, p_value, threshold = column.statistic, column.p_value, column.threshold
+    if p_value is not None and math.isfinite(p_value) and threshold:
         return float(math.log(max(p_value, 1e-300)) / math.log(threshold))
-    if statistic is not None and threshold:
+    if math.isfinite(statistic) and threshold:
         return float(statistic / threshold)
     return math.inf  # no values left in the current window: the worst case
 
 
-def _statistic(column: Mapping[str, Any]) -> str:
-    text = f"{column.get('method', '?')} {_number(column.get('statistic'))}"
-    if column.get("p_value") is not None:
-        text += f", p={_number(column['p_value'])}"
+def _statistic(column: ColumnDrift) -> str:
+    text = f"{column.method} {_number(column.statistic)}"
+    if column.p_value is not None:
+        text += f", p={_number(column.p_value)}"
     else:
-        text += f" (threshold {_number(column.get('threshold'))})"
-    unseen = column.get("unseen_categories") or []
+        text += f" (threshold {_number(column.threshold)})"
+    unseen = column.unseen_categories
     if unseen:
         text += f", {len(unseen)} unseen categor{'y' if len(unseen) == 1 else 'ies'}"
     return text
 
 
-def _quality_section(quality: Mapping[str, Any]) -> str:
+def _quality_section(quality: QualityReport) -> str:
     lines = []
-    for c in quality.get("comparisons") or []:
-        line = (
-            f"{_escape(str(c.get('metric')))} {_number(c.get('observed'), 3)} vs "
-            f"{_number(c.get('promised'), 3)} promised"
-        )
-        if isinstance(c.get("change"), int | float):
-            line += f" ({c['change']:+.3f})"
-        lines.append(line + (" *degraded*" if c.get("degraded") else ""))
-    rows = quality.get("labelled_rows")
-    return _listing("*Quality*" + (f" ({rows} labelled rows)" if rows is not None else ""), lines)
+    for c in quality.comparisons:
+        line = f"{_escape(c.metric)} {_number(c.observed, 3)} vs {_number(c.promised, 3)}"
+        line += " promised"
+        if math.isfinite(c.change):
+            line += f" ({c.change:+.3f})"
+        lines.append(line + (" *degraded*" if c.degraded else ""))
+    return _listing(f"*Quality* ({quality.labelled_rows} labelled rows)", lines)
 
 
-def _context_line(report: Mapping[str, Any]) -> str:
-    parts = []
-    for key in ("current", "reference"):
-        window = report.get(key) or {}
-        if window:
-            parts.append(
-                f"{key}: {window.get('description', '?')} ({window.get('rows', '?')} rows)"
-            )
-    if report.get("generated_at"):
-        parts.append(f"at {report['generated_at']}")
+def _context_line(result: MonitorResult) -> str:
+    parts = [
+        f"current: {result.current.description} ({result.current.rows} rows)",
+        f"reference: {result.reference.description} ({result.reference.rows} rows)",
+        f"at {result.generated_at.isoformat(timespec='seconds')}",
+    ]
     return _clip(_escape(" | ".join(parts)), MAX_TEXT)
 
 
 def _number(value: Any, decimals: int | None = None) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         return "n/a"
     if decimals is not None:
         return f"{value:.{decimals}f}"

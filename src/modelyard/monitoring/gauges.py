@@ -1,6 +1,6 @@
 """A monitor report as Prometheus gauges, and a small server for ``GET /metrics``.
 
-``monitor_registry(report)`` builds a fresh registry from one report. The names are those
+``monitor_registry(result)`` builds a fresh registry from one ``MonitorResult``. The names are those
 ``deploy/prometheus/alerts.yml`` and the Grafana dashboard read (see ``deploy/README.md``);
 they carry no model labels, as those files expect, and ``modelyard_monitor_info`` says which
 model version they describe:
@@ -10,7 +10,7 @@ model version they describe:
 - ``modelyard_feature_drift{feature}``: 1 when the column drifted, else 0;
 - ``modelyard_feature_drift_score{feature,method}``: the method's statistic;
 - ``modelyard_prediction_drift`` and ``modelyard_prediction_drift_score{method}``: the same for
-  the model's outputs, when the report has them;
+  the model's outputs, when the result has them;
 - ``modelyard_quality_metric{metric}``: quality measured on labelled rows;
 - ``modelyard_quality_promised{metric}``: what the model card promised;
 - ``modelyard_quality_degraded``: 1 when quality fell past its tolerance, else 0;
@@ -18,17 +18,15 @@ model version they describe:
 - ``modelyard_monitor_last_run_timestamp_seconds``: when the report was made.
 
 ``GaugeServer`` serves the latest registry on 127.0.0.1 (by default) and swaps in a new one
-with ``update(report)``. prometheus_client is imported only when a registry is built.
+with ``update(result)``. prometheus_client is imported only when a registry is built.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import threading
-import time
-from collections.abc import Mapping
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -38,17 +36,19 @@ from modelyard.errors import ServingError
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Gauge
 
+    from modelyard.monitoring.result import MonitorResult
+
 __all__ = ["GaugeServer", "monitor_registry"]
 
 logger = logging.getLogger(__name__)
 
 
-def monitor_registry(report: Mapping[str, Any]) -> CollectorRegistry:
-    """Return a new registry holding the gauges of one monitor report.
+def monitor_registry(result: MonitorResult) -> CollectorRegistry:
+    """Return a new registry holding the gauges of one monitoring result.
 
     Args:
-        report: The monitor report (``modelyard monitor --json``). Missing parts (no labels
-            yet, no prediction drift) leave their gauges out; ``None`` values are skipped.
+        result: What a look found. Missing parts (no labels yet, no prediction drift) leave
+            their gauges out; values that are not finite numbers are skipped.
 
     Returns:
         A registry to expose (``prometheus_client.generate_latest(registry)``) or push.
@@ -60,85 +60,72 @@ def monitor_registry(report: Mapping[str, Any]) -> CollectorRegistry:
     def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
         return Gauge(name, doc, labels, registry=registry)
 
-    model = report.get("model") or {}
+    model = result.model
     info = gauge(
         "modelyard_monitor_info",
         "The model version the monitoring gauges describe (always 1).",
         ("model", "model_version", "alias"),
     )
-    info.labels(
-        str(model.get("name") or ""), str(model.get("version") or ""), str(model.get("alias") or "")
-    ).set(1)
+    info.labels(model.name, str(model.version), model.alias or "").set(1)
     gauge(
         "modelyard_monitor_last_run_timestamp_seconds",
         "When the monitor report was made (Unix time).",
-    ).set(_timestamp(report.get("generated_at")))
+    ).set(result.generated_at.timestamp())
 
-    drift = report.get("drift") or {}
-    if drift:
+    drift = result.drift
+    _set(
+        gauge("modelyard_drift_share", "Share of compared columns that drifted, 0..1."),
+        drift.share_drifted,
+    )
+    _set(
+        gauge("modelyard_dataset_drift", "1 when the dataset drifted, else 0."),
+        drift.dataset_drifted,
+    )
+    flags = gauge("modelyard_feature_drift", "1 when the column drifted, else 0.", ("feature",))
+    scores = gauge(
+        "modelyard_feature_drift_score",
+        "The drift statistic of a column, by the method that computed it.",
+        ("feature", "method"),
+    )
+    for column in drift.columns:
+        _set(flags, column.drifted, column.column)
+        _set(scores, column.statistic, column.column, column.method)
+    prediction = result.prediction_drift
+    if prediction is not None:
         _set(
-            gauge("modelyard_drift_share", "Share of compared columns that drifted, 0..1."),
-            drift.get("share_drifted"),
+            gauge("modelyard_prediction_drift", "1 when the model's outputs drifted."),
+            prediction.drifted,
         )
-        _set(
-            gauge("modelyard_dataset_drift", "1 when the dataset drifted, else 0."),
-            drift.get("dataset_drifted"),
+        score = gauge(
+            "modelyard_prediction_drift_score",
+            "The drift statistic of the model's outputs.",
+            ("method",),
         )
-        flags = gauge("modelyard_feature_drift", "1 when the column drifted, else 0.", ("feature",))
-        scores = gauge(
-            "modelyard_feature_drift_score",
-            "The drift statistic of a column, by the method that computed it.",
-            ("feature", "method"),
-        )
-        for column in drift.get("columns") or []:
-            name = str(column.get("column"))
-            _set(flags, column.get("drifted"), name)
-            _set(scores, column.get("statistic"), name, str(column.get("method")))
-        prediction = drift.get("prediction")
-        if prediction:
-            _set(
-                gauge("modelyard_prediction_drift", "1 when the model's outputs drifted."),
-                prediction.get("drifted"),
-            )
-            score = gauge(
-                "modelyard_prediction_drift_score",
-                "The drift statistic of the model's outputs.",
-                ("method",),
-            )
-            _set(score, prediction.get("statistic"), str(prediction.get("method")))
+        _set(score, prediction.statistic, prediction.method)
 
-    quality = report.get("quality") or {}
-    if quality:
-        for name, key, doc in (
-            ("modelyard_quality_metric", "metrics", "Quality measured on labelled rows."),
-            ("modelyard_quality_promised", "promised", "Quality the model card promised."),
+    quality = result.quality
+    if quality is not None:
+        for name, values, doc in (
+            ("modelyard_quality_metric", quality.metrics, "Quality measured on labelled rows."),
+            ("modelyard_quality_promised", quality.promised, "Quality the model card promised."),
         ):
             metric = gauge(name, doc, ("metric",))
-            for label, value in (quality.get(key) or {}).items():
-                _set(metric, value, str(label))
+            for label, value in values.items():
+                _set(metric, value, label)
         _set(
             gauge("modelyard_quality_degraded", "1 when quality fell past its tolerance."),
-            quality.get("degraded"),
+            quality.degraded,
         )
     return registry
 
 
-def _set(gauge: Gauge, value: Any, *labels: str) -> None:
-    """Set ``gauge`` (its child for ``labels``) when ``value`` is a number or a bool.
+def _set(gauge: Gauge, value: float | bool | None, *labels: str) -> None:
+    """Set ``gauge`` (its child for ``labels``) when ``value`` is a finite number or a bool.
 
     A labelled child is created only then: ``labels()`` alone would export a 0.
     """
-    if isinstance(value, bool | int | float):
+    if value is not None and math.isfinite(value):
         (gauge.labels(*labels) if labels else gauge).set(float(value))
-
-
-def _timestamp(generated_at: Any) -> float:
-    if isinstance(generated_at, str):
-        try:
-            return datetime.fromisoformat(generated_at).timestamp()
-        except ValueError:
-            logger.warning("Unparsable generated_at %r; using the current time.", generated_at)
-    return time.time()
 
 
 class GaugeServer:
@@ -149,12 +136,12 @@ class GaugeServer:
     controls. Use it as a context manager, or call ``close()``.
 
     Example:
-        >>> with GaugeServer(report, port=0) as server:  # doctest: +SKIP
+        >>> with GaugeServer(result, port=0) as server:  # doctest: +SKIP
         ...     print(server.url)  # http://127.0.0.1:<free port>/metrics
     """
 
     def __init__(
-        self, report: Mapping[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self, result: MonitorResult | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         """Bind ``host:port`` (0 picks a free port) and start serving.
 
@@ -162,7 +149,7 @@ class GaugeServer:
             ServingError: The address cannot be bound (in use, not an address of this host).
         """
         self._lock = threading.Lock()
-        self._registry = _empty() if report is None else monitor_registry(report)
+        self._registry = _empty() if result is None else monitor_registry(result)
         server_class = _IPv6Server if ":" in host else _Server
         try:
             self._server = server_class((host, port), _MetricsHandler)
@@ -204,9 +191,9 @@ class GaugeServer:
         with self._lock:
             return self._registry
 
-    def update(self, report: Mapping[str, Any]) -> None:
-        """Serve the gauges of ``report`` from now on (a scrape sees the old or the new set)."""
-        registry = monitor_registry(report)
+    def update(self, result: MonitorResult) -> None:
+        """Serve the gauges of ``result`` from now on (a scrape sees the old or the new set)."""
+        registry = monitor_registry(result)
         with self._lock:
             self._registry = registry
 

@@ -1,6 +1,7 @@
 """Reference and current distributions of a column, binned alike, for plots in the report.
 
-``column_distribution(reference, current, kind)`` returns one JSON-safe mapping per column:
+``column_distribution(reference, current, kind)`` returns one ``Distribution`` per column
+(``to_dict()`` gives its JSON form):
 
 - numeric: shared bin ``edges`` taken from the reference's finite values (its quantiles,
   deduplicated, so each bin holds about as many reference rows; a constant reference falls back
@@ -18,6 +19,7 @@ categorical ones, as in ``detect_drift``) are counted apart, as ``*_missing`` sh
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +35,52 @@ if TYPE_CHECKING:
 OTHER = "(other)"
 """The category that collects everything after the ``top`` most frequent ones."""
 
-__all__ = ["OTHER", "column_distribution", "distributions"]
+__all__ = ["OTHER", "Distribution", "column_distribution", "distributions"]
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """The reference and current distributions of one column, on shared bins or categories.
+
+    Attributes:
+        kind: ``"numeric"`` or ``"categorical"``.
+        edges: Numeric columns: the bin edges (one more than the bins); empty otherwise.
+        categories: Categorical columns: the categories shown, ``"(other)"`` last when the
+            rest were summed; empty otherwise.
+        reference: The reference window's share of its non-missing values per bin or category.
+        current: The current window's share, likewise.
+        reference_missing: The share of the reference window's rows that are missing.
+        current_missing: The share of the current window's rows that are missing.
+    """
+
+    kind: Kind
+    edges: tuple[float, ...]
+    categories: tuple[str, ...]
+    reference: tuple[float, ...]
+    current: tuple[float, ...]
+    reference_missing: float
+    current_missing: float
+
+    @property
+    def is_numeric(self) -> bool:
+        """Return whether the column is binned numerically."""
+        return self.kind == "numeric"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the distribution as a JSON-safe mapping (``edges`` or ``categories``)."""
+        axis: dict[str, Any] = (
+            {"edges": list(self.edges)}
+            if self.is_numeric
+            else {"categories": list(self.categories)}
+        )
+        return {
+            "kind": self.kind,
+            **axis,
+            "reference": list(self.reference),
+            "current": list(self.current),
+            "reference_missing": self.reference_missing,
+            "current_missing": self.current_missing,
+        }
 
 
 def column_distribution(
@@ -43,7 +90,7 @@ def column_distribution(
     *,
     bins: int = 20,
     top: int = 20,
-) -> dict[str, Any]:
+) -> Distribution:
     """Return the reference and current distributions of one column, on shared bins.
 
     Args:
@@ -54,9 +101,8 @@ def column_distribution(
         top: At most this many categories before ``"(other)"``.
 
     Returns:
-        A JSON-safe mapping: ``kind``, ``edges`` (numeric) or ``categories`` (categorical),
-        ``reference`` and ``current`` shares per bin or category, and ``reference_missing`` and
-        ``current_missing``.
+        ``edges`` (numeric) or ``categories`` (categorical), each window's share per bin or
+        category, and each window's share of missing values.
 
     Raises:
         ConfigValueError: An unknown kind, or ``bins`` or ``top`` below 1.
@@ -83,7 +129,7 @@ def distributions(
     *,
     bins: int = 20,
     top: int = 20,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Distribution]:
     """Return ``column_distribution`` for every column in ``kinds``, in its order.
 
     Args:
@@ -109,20 +155,21 @@ def distributions(
     }
 
 
-def _numeric(reference: pd.Series, current: pd.Series, bins: int) -> dict[str, Any]:
+def _numeric(reference: pd.Series, current: pd.Series, bins: int) -> Distribution:
     ref, cur = _floats(reference, "reference"), _floats(current, "current")
     ref_ok, cur_ok = np.isfinite(ref), np.isfinite(cur)
     ref_values, cur_values = ref[ref_ok], cur[cur_ok]
     # Without reference values the current ones give the edges, so the plot still shows them.
     edges = _edges(ref_values if ref_values.size else cur_values, cur_values, bins)
-    return {
-        "kind": "numeric",
-        "edges": edges.tolist(),
-        "reference": _bin_shares(ref_values, edges),
-        "current": _bin_shares(cur_values, edges),
-        "reference_missing": _missing_share(ref_ok),
-        "current_missing": _missing_share(cur_ok),
-    }
+    return Distribution(
+        kind="numeric",
+        edges=tuple(edges.tolist()),
+        categories=(),
+        reference=tuple(_bin_shares(ref_values, edges)),
+        current=tuple(_bin_shares(cur_values, edges)),
+        reference_missing=_missing_share(ref_ok),
+        current_missing=_missing_share(cur_ok),
+    )
 
 
 def _floats(series: pd.Series, window: str) -> npt.NDArray[np.float64]:
@@ -166,7 +213,7 @@ def _missing_share(finite: npt.NDArray[np.bool_]) -> float:
     return float(1.0 - finite.mean()) if finite.size else 0.0
 
 
-def _categorical(reference: pd.Series, current: pd.Series, top: int) -> dict[str, Any]:
+def _categorical(reference: pd.Series, current: pd.Series, top: int) -> Distribution:
     counts = [frames.category_counts(reference), frames.category_counts(current)]
     labels = sorted(set(counts[0]) | set(counts[1]))
     table = np.array([[side.get(label, 0) for label in labels] for side in counts], dtype=float)
@@ -182,14 +229,15 @@ def _categorical(reference: pd.Series, current: pd.Series, top: int) -> dict[str
         categories.append(OTHER)
         columns.append(shares[:, rest].sum(axis=1, keepdims=True))
     merged = np.concatenate(columns, axis=1)
-    return {
-        "kind": "categorical",
-        "categories": categories,
-        "reference": merged[0].tolist(),
-        "current": merged[1].tolist(),
-        "reference_missing": _share(frames.missing_count(reference), len(reference)),
-        "current_missing": _share(frames.missing_count(current), len(current)),
-    }
+    return Distribution(
+        kind="categorical",
+        edges=(),
+        categories=tuple(str(label) for label in categories),
+        reference=tuple(merged[0].tolist()),
+        current=tuple(merged[1].tolist()),
+        reference_missing=_share(frames.missing_count(reference), len(reference)),
+        current_missing=_share(frames.missing_count(current), len(current)),
+    )
 
 
 def _share(count: int, total: int) -> float:

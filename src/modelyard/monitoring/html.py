@@ -1,9 +1,9 @@
 """The monitor report as one self-contained HTML page that opens offline.
 
-``render_report_html(report)`` formats the JSON report (see ``modelyard monitor --json``): the
-verdict, the two windows, drift per feature, reference-versus-current distributions, quality
-over time, and the actions taken. Charts are inline SVG drawn here; the stylesheet is inline;
-there is no script and no external URL, and a Content-Security-Policy forbids loading anything.
+``render_report_html(result)`` formats a ``MonitorResult``: the verdict, the two windows, drift
+per feature, reference-versus-current distributions, quality over time, and the actions taken.
+Charts are inline SVG drawn here; the stylesheet is inline; there is no script and no external
+URL, and a Content-Security-Policy forbids loading anything.
 Every string that comes from the data (column names, categories, descriptions) is escaped, so
 a column named ``<script>`` stays text. Missing numbers show as an em dash.
 """
@@ -14,21 +14,22 @@ import html
 import math
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from modelyard.monitoring.result import RetrainAction
+
+if TYPE_CHECKING:
+    from modelyard.monitoring.histograms import Distribution
+    from modelyard.monitoring.quality import MetricComparison, QualityReport, QualityWindow
+    from modelyard.monitoring.report import ColumnDrift, DriftReport
+    from modelyard.monitoring.result import Action, MonitorResult, Verdict
 
 __all__ = ["render_report_html", "write_report_html"]
 
 DASH = "\u2014"
 REFERENCE_COLOUR, CURRENT_COLOUR, PROMISE_COLOUR = "#0969da", "#e16f24", "#59636e"
-STATUS_CLASS = {"ok": "ok", "drift": "warn", "degraded": "bad", "drift+degraded": "bad"}
-STATUS_TITLE = {
-    "ok": "No drift, no degradation",
-    "drift": "Data drift",
-    "degraded": "Quality degraded",
-    "drift+degraded": "Data drift and quality degraded",
-}
 CSS = """
 body{font:15px/1.5 system-ui,sans-serif;color:#1f2328;margin:0;background:#f6f8fa}
 main{max-width:1100px;margin:0 auto;padding:24px 32px;background:#fff}
@@ -55,20 +56,19 @@ svg text{font:11px system-ui,sans-serif;fill:#59636e}
 """.strip()
 
 
-def render_report_html(report: Mapping[str, Any]) -> str:
-    """Return the monitor report as one self-contained HTML page (no external resource)."""
-    model = report.get("model") or {}
-    title = f"Monitoring report: {model.get('name', '?')} v{model.get('version', '?')}"
-    drift = report.get("drift") or {}
+def render_report_html(result: MonitorResult) -> str:
+    """Return the monitoring result as one self-contained HTML page (no external resource)."""
+    model = result.model
+    title = f"Monitoring report: {model.name} v{model.version}"
     body = [
         f"<h1>{_esc(title)}</h1>",
-        f'<p class="meta">{_esc(_subtitle(report))}</p>',
-        _verdict(report.get("verdict") or {}),
-        _section("Data", _windows(report)),
-        _section("Drift", _drift(drift)),
-        _section("Distributions", _distributions(report.get("distributions") or {}, drift)),
-        _section("Quality", _quality(report.get("quality"))),
-        _section("Actions", _actions(report.get("actions") or [])),
+        f'<p class="meta">{_esc(_subtitle(result))}</p>',
+        _verdict(result.verdict),
+        _section("Data", _windows(result)),
+        _section("Drift", _drift(result.drift, result.prediction_drift)),
+        _section("Distributions", _distributions(result)),
+        _section("Quality", _quality(result.quality)),
+        _section("Actions", _actions(result.actions)),
     ]
     policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return "\n".join(
@@ -86,13 +86,13 @@ def render_report_html(report: Mapping[str, Any]) -> str:
     )
 
 
-def write_report_html(report: Mapping[str, Any], path: Path) -> Path:
+def write_report_html(result: MonitorResult, path: Path) -> Path:
     """Write the page to ``path`` (parent folders created) atomically, and return ``path``.
 
     A reader never sees half a page: it is written to a temporary file beside ``path`` and
     moved into place.
     """
-    page = render_report_html(report)
+    page = render_report_html(result)
     path.parent.mkdir(parents=True, exist_ok=True)
     # open(..., "x") rather than mkstemp, so the page gets the usual umask-based permissions.
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
@@ -109,98 +109,107 @@ def write_report_html(report: Mapping[str, Any], path: Path) -> Path:
 # --- sections ---------------------------------------------------------------------------------
 
 
-def _subtitle(report: Mapping[str, Any]) -> str:
-    model = report.get("model") or {}
-    parts = [f"Task: {model.get('task', DASH)}."]
-    if model.get("alias"):
-        parts.append(f"Alias: {model['alias']}.")
-    parts.append(f"Generated: {report.get('generated_at') or DASH}.")
+def _subtitle(result: MonitorResult) -> str:
+    parts = [f"Task: {result.model.task}."]
+    if result.model.alias:
+        parts.append(f"Alias: {result.model.alias}.")
+    parts.append(f"Generated: {result.generated_at.isoformat(timespec='seconds')}.")
     return " ".join(parts)
 
 
-def _verdict(verdict: Mapping[str, Any]) -> str:
-    status = str(verdict.get("status") or "unknown")
-    reasons = verdict.get("reasons") or []
-    items = "".join(f"<li>{_esc(reason)}</li>" for reason in reasons)
+def _banner(verdict: Verdict) -> tuple[str, str]:
+    """The banner's CSS class and title."""
+    if verdict.is_drifted and verdict.is_degraded:
+        return "bad", "Data drift and quality degraded"
+    if verdict.is_degraded:
+        return "bad", "Quality degraded"
+    if verdict.is_drifted:
+        return "warn", "Data drift"
+    if verdict.enough_rows:
+        return "ok", "No drift, no degradation"
+    return "unknown", "Not enough data for a drift verdict"
+
+
+def _verdict(verdict: Verdict) -> str:
+    css, title = _banner(verdict)
+    items = "".join(f"<li>{_esc(reason)}</li>" for reason in verdict.reasons)
     return (
-        f'<div class="verdict {STATUS_CLASS.get(status, "unknown")}">'
-        f"<strong>{_esc(STATUS_TITLE.get(status, status))}</strong> "
-        f'<span class="muted">(status: {_esc(status)})</span>'
+        f'<div class="verdict {css}">'
+        f"<strong>{_esc(title)}</strong> "
+        f'<span class="muted">(status: {_esc(verdict.status)})</span>'
         + (f"<ul>{items}</ul>" if items else "")
         + "</div>"
     )
 
 
-def _windows(report: Mapping[str, Any]) -> str:
-    rows = []
-    for name in ("reference", "current"):
-        window = report.get(name) or {}
-        period = " to ".join(str(window.get(key) or "…") for key in ("since", "until"))
-        extra = period if window.get("since") or window.get("until") else ""
-        if window.get("data_digest"):
-            extra = f"data digest {str(window['data_digest'])[:12]}"
-        rows.append(
-            [name.capitalize(), window.get("description") or DASH, _int(window.get("rows")), extra]
+def _windows(result: MonitorResult) -> str:
+    reference, current = result.reference, result.current
+    digest = f"data digest {reference.data_digest[:12]}" if reference.data_digest else ""
+    period = ""
+    if current.since is not None or current.until is not None:
+        period = " to ".join(
+            moment.isoformat() if moment is not None else "…"
+            for moment in (current.since, current.until)
         )
+    rows = [
+        ["Reference", reference.description, _int(reference.rows), digest],
+        ["Current", current.description, _int(current.rows), period],
+    ]
     return _table(["Window", "Description", "Rows", "Period / data"], rows, numeric={2})
 
 
-def _drift(drift: Mapping[str, Any]) -> str:
-    columns = list(drift.get("columns") or [])
-    if not columns:
+def _drift(drift: DriftReport, prediction: ColumnDrift | None) -> str:
+    if not drift.columns:
         return '<p class="muted">No feature drift was computed.</p>'
-    share = drift.get("share_drifted")
     summary = (
-        f"{_int(drift.get('n_drifted'))} of {_int(drift.get('n_columns', len(columns)))} "
-        f"features drifted ({_pct(share)}); the dataset counts as drifted from "
-        f"{_pct(drift.get('drift_share'))}: "
-        + ("<strong>drifted</strong>." if drift.get("dataset_drifted") else "not drifted.")
+        f"{_int(drift.n_drifted)} of {_int(len(drift.columns))} "
+        f"features drifted ({_pct(drift.share_drifted)}); the dataset counts as drifted from "
+        f"{_pct(drift.drift_share)}: "
+        + ("<strong>drifted</strong>." if drift.dataset_drifted else "not drifted.")
     )
     parts = [f"<p>{summary}</p>"]
-    prediction = drift.get("prediction")
-    if prediction:
+    if prediction is not None:
         parts += ["<h3>Prediction</h3>", _drift_table([prediction])]
-    ordered = sorted(columns, key=lambda column: not column.get("drifted"))
+    ordered = sorted(drift.columns, key=lambda column: not column.drifted)
     parts += ["<h3>Features</h3>", _drift_table(ordered)]
     return "".join(parts)
 
 
-def _drift_table(columns: Sequence[Mapping[str, Any]]) -> str:
+def _drift_table(columns: Sequence[ColumnDrift]) -> str:
     headers = ["Column", "Kind", "Method", "Statistic", "p-value", "Threshold", "Drifted"]
     headers += ["Missing (ref → cur)", "Unseen categories"]
     rows, status = [], []
     for column in columns:
-        unseen = [str(value) for value in column.get("unseen_categories") or []]
+        unseen = [str(value) for value in column.unseen_categories]
         shown = ", ".join(unseen[:10]) + (
             f" (+{len(unseen) - 10} more)" if len(unseen) > 10 else ""
         )
-        drifted = bool(column.get("drifted"))
         rows.append(
             [
-                column.get("column", DASH),
-                column.get("kind", DASH),
-                column.get("method", DASH),
-                _num(column.get("statistic")),
-                _num(column.get("p_value")),
-                _num(column.get("threshold")),
+                column.column,
+                column.kind,
+                column.method,
+                _num(column.statistic),
+                _num(column.p_value),
+                _num(column.threshold),
                 _Raw(
-                    f'<span class="tag {"yes" if drifted else "no"}">'
-                    f"{'drifted' if drifted else 'stable'}</span>"
+                    f'<span class="tag {"yes" if column.drifted else "no"}">'
+                    f"{'drifted' if column.drifted else 'stable'}</span>"
                 ),
-                f"{_pct(column.get('reference_missing_rate'))} → "
-                f"{_pct(column.get('current_missing_rate'))}",
+                f"{_pct(column.reference_missing_rate)} → {_pct(column.current_missing_rate)}",
                 shown or DASH,
             ]
         )
-        status.append("fail" if drifted else "pass")
+        status.append("fail" if column.drifted else "pass")
     return _table(headers, rows, numeric={3, 4, 5}, status=status)
 
 
-def _distributions(distributions: Mapping[str, Any], drift: Mapping[str, Any]) -> str:
+def _distributions(result: MonitorResult) -> str:
+    distributions = result.distributions
     if not distributions:
         return '<p class="muted">No distributions were recorded.</p>'
-    drifted = {c.get("column") for c in drift.get("columns") or [] if c.get("drifted")}
-    if (drift.get("prediction") or {}).get("drifted"):
+    drifted = set(result.drift.drifted_columns)
+    if result.prediction_drift is not None and result.prediction_drift.drifted:
         drifted.add("prediction")
     names = sorted(distributions, key=lambda name: (name != "prediction", name not in drifted))
     legend = (
@@ -213,9 +222,7 @@ def _distributions(distributions: Mapping[str, Any], drift: Mapping[str, Any]) -
     for name in names:
         data = distributions[name]
         note = "drifted" if name in drifted else "stable"
-        missing = (
-            f"missing {_pct(data.get('reference_missing'))} → {_pct(data.get('current_missing'))}"
-        )
+        missing = f"missing {_pct(data.reference_missing)} → {_pct(data.current_missing)}"
         figures.append(
             f"<figure><figcaption>{_esc(name)} <span>({note}; {_esc(missing)})</span>"
             f"</figcaption>{_bar_chart(data)}</figure>"
@@ -223,46 +230,44 @@ def _distributions(distributions: Mapping[str, Any], drift: Mapping[str, Any]) -
     return legend + f'<div class="charts">{"".join(figures)}</div>'
 
 
-def _quality(quality: Mapping[str, Any] | None) -> str:
-    if not quality:
+def _quality(quality: QualityReport | None) -> str:
+    if quality is None:
         return (
             '<p class="muted">No labels yet: quality is unmeasured until labels arrive '
             "(through <code>/v1/feedback</code> or a labelled file).</p>"
         )
-    labelled, unlabelled = quality.get("labelled_rows"), quality.get("unlabelled_rows")
-    degraded = "degraded" if quality.get("degraded") else "within tolerance"
+    degraded = "degraded" if quality.degraded else "within tolerance"
     parts = [
-        f"<p>{_int(labelled)} labelled rows, {_int(unlabelled)} still without a label. "
-        f"Quality against the model card: <strong>{degraded}</strong>.</p>"
+        f"<p>{_int(quality.labelled_rows)} labelled rows, {_int(quality.unlabelled_rows)} still "
+        f"without a label. Quality against the model card: <strong>{degraded}</strong>.</p>"
     ]
-    comparisons = list(quality.get("comparisons") or [])
-    compared = {str(c.get("metric")) for c in comparisons}
+    comparisons = quality.comparisons
+    compared = {c.metric for c in comparisons}
     rows, status = [], []
     for comparison in comparisons:
-        worse = bool(comparison.get("degraded"))
-        better = "higher" if comparison.get("higher_is_better", True) else "lower"
+        better = "higher" if comparison.higher_is_better else "lower"
         rows.append(
             [
-                comparison.get("metric", DASH),
-                _num(comparison.get("promised")),
-                _num(comparison.get("observed")),
-                _signed(comparison.get("change")),
-                _num(comparison.get("tolerance")),
+                comparison.metric,
+                _num(comparison.promised),
+                _num(comparison.observed),
+                _signed(comparison.change),
+                _num(comparison.tolerance),
                 f"{better} is better",
-                "degraded" if worse else "ok",
+                "degraded" if comparison.degraded else "ok",
             ]
         )
-        status.append("fail" if worse else "pass")
-    for metric, value in (quality.get("metrics") or {}).items():
+        status.append("fail" if comparison.degraded else "pass")
+    for metric, value in quality.metrics.items():
         if metric not in compared:
             rows.append([metric, DASH, _num(value), DASH, DASH, DASH, "not promised"])
             status.append("")
     headers = ["Metric", "Promised", "Observed", "Change", "Tolerance", "Direction", "Verdict"]
     parts.append(_table(headers, rows, numeric={1, 2, 3, 4}, status=status))
-    windows = list(quality.get("windows") or [])
+    windows = quality.windows
     if windows:
-        by_metric = {str(c.get("metric")): c for c in comparisons}
-        metrics = list(dict.fromkeys(m for w in windows for m in (w.get("metrics") or {})))
+        by_metric = {c.metric: c for c in comparisons}
+        metrics = list(dict.fromkeys(m for w in windows for m in w.metrics))
         charts = [
             f"<figure><figcaption>{_esc(metric)} <span>per window</span></figcaption>"
             f"{_line_chart(windows, metric, by_metric.get(metric))}</figure>"
@@ -278,21 +283,19 @@ def _quality(quality: Mapping[str, Any] | None) -> str:
     return "".join(parts)
 
 
-def _actions(actions: Sequence[Mapping[str, Any]]) -> str:
+def _actions(actions: Sequence[Action]) -> str:
     if not actions:
         return '<p class="muted">No actions taken.</p>'
     rows, status = [], []
     for action in actions:
-        kind = str(action.get("kind") or DASH)
-        if kind == "retrain":
-            target = f"run {action.get('run_id') or DASH}, version {action.get('version') or DASH}"
-            outcome = "promoted" if action.get("promoted") else "not promoted"
-            good = bool(action.get("promoted"))
+        if isinstance(action, RetrainAction):
+            target = f"run {action.run_id or DASH}, version {action.version}"
+            good = action.promoted
+            outcome = "promoted" if good else "not promoted"
         else:
-            target = str(action.get("target") or DASH)
-            good = bool(action.get("ok"))
+            target, good = action.target or DASH, action.ok
             outcome = "sent" if good else "failed"
-        rows.append([kind, target, outcome, action.get("detail") or DASH])
+        rows.append([action.kind, target, outcome, action.detail or DASH])
         status.append("pass" if good else "fail")
     return _table(["Action", "Target", "Outcome", "Detail"], rows, status=status)
 
@@ -304,17 +307,17 @@ PLOT_HEIGHT = 160
 """Height of the plotting area; below it go the axis labels (rotated ones for categories)."""
 
 
-def _bar_chart(data: Mapping[str, Any]) -> str:
-    numeric = data.get("kind") == "numeric"
-    reference = [_float(v) for v in data.get("reference") or []]
-    current = [_float(v) for v in data.get("current") or []]
+def _bar_chart(data: Distribution) -> str:
+    numeric = data.is_numeric
+    reference = [_float(v) for v in data.reference]
+    current = [_float(v) for v in data.current]
     n = min(len(reference), len(current))
     if not n:
         return '<p class="muted">No values in either window.</p>'
     labels = (
-        [_bin_label(data.get("edges") or [], i) for i in range(n)]
+        [_bin_label(data.edges, i) for i in range(n)]
         if numeric
-        else [str(c) for c in (data.get("categories") or [])[:n]]
+        else [str(c) for c in data.categories[:n]]
     )
     labels += [""] * (n - len(labels))
     top = _nice_top(max(reference[:n] + current[:n] + [0.01]))
@@ -334,7 +337,7 @@ def _bar_chart(data: Mapping[str, Any]) -> str:
                 f'width="{0.4 * slot:.1f}" height="{h:.1f}" fill="{colour}">'
                 f"<title>{_esc(tip)}</title></rect>"
             )
-    parts += _x_labels(labels, slot, numeric, data.get("edges") or [])
+    parts += _x_labels(labels, slot, numeric, data.edges)
     return _svg(parts, bottom=26 if numeric else 62)
 
 
@@ -363,15 +366,14 @@ def _x_labels(labels: list[str], slot: float, numeric: bool, edges: Sequence[Any
 
 
 def _line_chart(
-    windows: Sequence[Mapping[str, Any]], metric: str, comparison: Mapping[str, Any] | None
+    windows: Sequence[QualityWindow], metric: str, comparison: MetricComparison | None
 ) -> str:
-    values = [_float((w.get("metrics") or {}).get(metric)) for w in windows]
-    promised = _float((comparison or {}).get("promised"))
+    values = [_float(w.metrics.get(metric)) for w in windows]
+    promised = math.nan if comparison is None else _float(comparison.promised)
     limit = math.nan
     if comparison is not None and math.isfinite(promised):
-        tolerance = _float(comparison.get("tolerance"))
-        sign = -1.0 if comparison.get("higher_is_better", True) else 1.0
-        limit = promised + sign * tolerance
+        sign = -1.0 if comparison.higher_is_better else 1.0
+        limit = promised + sign * _float(comparison.tolerance)
     known = [v for v in [*values, promised, limit] if math.isfinite(v)]
     if not known:
         return '<p class="muted">No values for this metric yet.</p>'
@@ -407,8 +409,8 @@ def _line_chart(
         segment = []
     for i, (window, v) in enumerate(zip(windows, values, strict=True)):
         if math.isfinite(v):
-            tip = f"{window.get('start')} to {window.get('end')}: {metric} {_num(v)}, "
-            tip += f"{_int(window.get('rows'))} rows"
+            tip = f"{window.start.isoformat()} to {window.end.isoformat()}: {metric} {_num(v)}, "
+            tip += f"{_int(window.rows)} rows"
             parts.append(
                 f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{CURRENT_COLOUR}">'
                 f"<title>{_esc(tip)}</title></circle>"
@@ -416,7 +418,7 @@ def _line_chart(
     base = TOP + plot_h
     step = max(1, math.ceil(len(windows) / 5))
     for i in range(0, len(windows), step):
-        day = str(windows[i].get("start") or "")[:10]
+        day = windows[i].start.isoformat()[:10]
         anchor = "middle" if len(windows) == 1 else _anchor(i, len(windows))
         parts.append(
             f'<text x="{x(i):.1f}" y="{base + 16}" text-anchor="{anchor}">{_esc(day)}</text>'

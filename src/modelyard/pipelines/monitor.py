@@ -7,9 +7,11 @@ is a time window of the prediction log (any version's inputs for feature drift; 
 version's own outputs for prediction drift and quality, with ``/v1/feedback`` labels joined by
 request id), or a dataset.
 
-``monitor`` returns a ``MonitorResult`` whose ``report`` is the JSON document ``modelyard
-monitor --json`` prints and the HTML report draws. It decides a verdict; acting on it (alerts,
-retraining) is ``act``'s job, so a dry look never changes anything.
+``monitor`` returns a typed ``MonitorResult`` (``modelyard.monitoring.result``): the verdict,
+the drift and quality reports, and later the actions; its ``to_dict()`` is the JSON document
+``modelyard monitor --json`` prints. It decides a verdict; acting on it (alerts, retraining) is
+``act``'s job, so a dry look never changes anything. ``MonitorSpec`` and ``ActionSpec`` are
+built once from the config's ``monitoring`` section: the defaults live in the schema only.
 """
 
 from __future__ import annotations
@@ -20,15 +22,27 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from modelyard.errors import MonitoringError
+from modelyard.monitoring.result import (
+    AlertAction,
+    Breach,
+    CurrentWindow,
+    MonitoredModel,
+    MonitorResult,
+    ReferenceWindow,
+    RetrainAction,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from modelyard.config.schema import MonitoringConfig
     from modelyard.features.spec import FeatureSpec
     from modelyard.monitoring.quality import QualityReport
     from modelyard.monitoring.report import ColumnDrift, DriftReport
@@ -36,32 +50,72 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OK, DRIFT, DEGRADED, TOO_FEW = "ok", "drift", "degraded", "not_enough_data"
 PREDICTION = "prediction"
+
+__all__ = [
+    "ActionSpec",
+    "CurrentSpec",
+    "MonitorResult",
+    "MonitorSpec",
+    "Reference",
+    "act",
+    "load_reference",
+    "monitor",
+    "write_reports",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class MonitorSettings:
-    """Everything ``monitor`` needs, taken from the config by ``project``."""
+class MonitorSpec:
+    """How a look judges drift and quality: ``monitoring.drift`` and ``monitoring.quality``.
 
-    model_name: str
-    alias: str | None
-    version: int | None
+    Built once by ``from_config``; it holds no defaults of its own (those are the schema's).
+    """
+
+    drift_share: float
+    alpha: float
+    methods: Mapping[str, str]
+    thresholds: Mapping[str, float]
+    min_rows: int
+    quality_tolerance: float
+    quality_freq: str
+    quality_min_rows: int
+
+    @classmethod
+    def from_config(cls, monitoring: MonitoringConfig) -> MonitorSpec:
+        """Return the spec the config's ``monitoring`` section describes."""
+        drift, quality = monitoring.drift, monitoring.quality
+        return cls(
+            drift_share=drift.share,
+            alpha=drift.alpha,
+            methods=MappingProxyType(dict(drift.methods)),
+            thresholds=MappingProxyType(dict(drift.thresholds)),
+            min_rows=drift.min_rows,
+            quality_tolerance=quality.tolerance,
+            quality_freq=quality.freq,
+            quality_min_rows=quality.min_rows,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentSpec:
+    """Where a look's current window comes from: the prediction log, or a dataset.
+
+    Attributes:
+        store: The project's store (the prediction log and feedback are under it).
+        window: The log's latest ``window`` (a duration), unless ``since`` is given.
+        since: The window's start; ``None``: ``until`` (or now) minus ``window``.
+        until: The window's end (excluded); ``None``: now.
+        dataset: A dataset to check instead of the prediction log.
+        labels: A file of ``request_id, label`` joined to the log, besides the feedback.
+    """
+
     store: Path
-    reports_dir: Path
     window: str
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    current_path: Path | None = None
-    labels_path: Path | None = None
-    drift_share: float = 0.3
-    alpha: float = 0.05
-    methods: Mapping[str, str] = field(default_factory=dict)
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    min_rows: int = 100
-    quality_tolerance: float = 0.05
-    quality_freq: str = "1D"
-    quality_min_rows: int = 30
+    since: dt.datetime | None
+    until: dt.datetime | None
+    dataset: Path | None
+    labels: Path | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,27 +132,6 @@ class Reference:
     predictions: pd.DataFrame
     promised: dict[str, float]
     info: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class MonitorResult:
-    """What one look found: the report document and where it was written."""
-
-    report: dict[str, Any]
-    json_path: Path | None = None
-    html_path: Path | None = None
-
-    @property
-    def status(self) -> str:
-        return str(self.report["verdict"]["status"])
-
-    @property
-    def drifted(self) -> bool:
-        return DRIFT in self.status.split("+")
-
-    @property
-    def degraded(self) -> bool:
-        return DEGRADED in self.status.split("+")
 
 
 def load_reference(registry: Registry, name: str, version: int) -> Reference:
@@ -135,17 +168,21 @@ def load_reference(registry: Registry, name: str, version: int) -> Reference:
 
 
 def monitor(
-    s: MonitorSettings,
+    spec: MonitorSpec,
+    window: CurrentSpec,
     reference: Reference,
     *,
+    alias: str | None = None,
     reference_frame: pd.DataFrame | None = None,
     reference_label: str | None = None,
 ) -> MonitorResult:
     """Compare the current window with ``reference``; ``write_reports`` writes the result.
 
     Args:
-        s: The settings.
+        spec: How drift and quality are judged.
+        window: Where the current window comes from.
         reference: The monitored version's reference (its predictions and promised metrics).
+        alias: The alias the version was reached by, for the report.
         reference_frame: Another reference dataset for feature drift (``--reference FILE``).
         reference_label: How to describe ``reference_frame`` in the report.
 
@@ -155,7 +192,7 @@ def monitor(
     from modelyard.monitoring.drift import detect_drift, prediction_drift
     from modelyard.monitoring.histograms import distributions
 
-    current, current_label, since, until = _current(s, reference)
+    current, current_label, since, until = _current(window, reference)
     kinds = _kinds(reference.spec)
     ref_features = reference.features if reference_frame is None else reference_frame
     missing = [c for c in kinds if c not in current.columns or c not in ref_features.columns]
@@ -168,17 +205,17 @@ def monitor(
         )
     ref_x, cur_x = _aligned(ref_features, kinds), _aligned(current, kinds)
 
-    enough = len(cur_x) >= s.min_rows  # never 0: _current refuses an empty window
+    enough = len(cur_x) >= spec.min_rows  # never 0: _current refuses an empty window
     drift = detect_drift(
-        ref_x, cur_x, columns=kinds, methods=dict(s.methods), thresholds=dict(s.thresholds),
-        drift_share=s.drift_share, alpha=s.alpha,
+        ref_x, cur_x, columns=kinds, methods=dict(spec.methods),
+        thresholds=dict(spec.thresholds), drift_share=spec.drift_share, alpha=spec.alpha,
     )  # fmt: skip
     own = _own_rows(current, reference)
     outputs_ref, outputs_cur, output_kind = _outputs(reference, own)
     pred = None
     if outputs_ref is not None and outputs_cur is not None and len(outputs_cur):
-        pred = prediction_drift(outputs_ref, outputs_cur, output_kind, alpha=s.alpha)
-    quality = _quality(s, reference, own)
+        pred = prediction_drift(outputs_ref, outputs_cur, output_kind, alpha=spec.alpha)
+    quality = _quality(spec, reference, own)
 
     dists = distributions(ref_x, cur_x, kinds)
     if pred is not None:
@@ -190,38 +227,34 @@ def monitor(
             {PREDICTION: output_kind},
         )[PREDICTION]
 
-    status, reasons = _verdict(s, drift, pred, quality, enough, len(cur_x))
-    report: dict[str, Any] = {
-        "model": {
-            "name": reference.name,
-            "version": reference.version,
-            "alias": s.alias,
-            "task": reference.task,
-        },
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "reference": {
-            "description": reference_label
+    digest = reference.info.get("data_digest")
+    return MonitorResult(
+        model=MonitoredModel(
+            name=reference.name, version=reference.version, alias=alias, task=reference.task
+        ),
+        generated_at=dt.datetime.now(dt.UTC),
+        reference=ReferenceWindow(
+            description=reference_label
             or (
                 f"training split of {reference.name} v{reference.version} "
-                f"(snapshot {str(reference.info.get('data_digest', ''))[:12]})"
+                f"(snapshot {str(digest or '')[:12]})"
             ),
-            "rows": len(ref_x),
-            "data_digest": reference.info.get("data_digest"),
-        },
-        "current": {
-            "description": current_label,
-            "rows": len(cur_x),
-            "rows_of_this_version": len(own),
-            "since": since.isoformat() if since else None,
-            "until": until.isoformat() if until else None,
-        },
-        "verdict": {"status": status, "reasons": reasons},
-        "drift": {**drift.to_dict(), "prediction": None if pred is None else pred.to_dict()},
-        "distributions": dists,
-        "quality": None if quality is None else quality.to_dict(),
-        "actions": [],
-    }
-    return MonitorResult(report=report)
+            rows=len(ref_x),
+            data_digest=None if digest is None else str(digest),
+        ),
+        current=CurrentWindow(
+            description=current_label,
+            rows=len(cur_x),
+            rows_of_this_version=len(own),
+            since=since,
+            until=until,
+        ),
+        verdict=_verdict(spec, drift, pred, quality, enough, len(cur_x)),
+        drift=drift,
+        prediction_drift=pred,
+        distributions=MappingProxyType(dists),
+        quality=quality,
+    )
 
 
 def write_reports(result: MonitorResult, reports_dir: Path) -> MonitorResult:
@@ -229,101 +262,130 @@ def write_reports(result: MonitorResult, reports_dir: Path) -> MonitorResult:
     from modelyard.monitoring.html import write_report_html
 
     reports_dir.mkdir(parents=True, exist_ok=True)
-    model = result.report["model"]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    stem = f"{stamp}-{model['name']}-v{model['version']}"
+    stem = f"{stamp}-{result.model.name}-v{result.model.version}"
     json_path = reports_dir / f"{stem}.json"
     html_path = reports_dir / f"{stem}.html"
-    text = json.dumps(result.report, indent=2, default=str) + "\n"
+    text = json.dumps(result.to_dict(), indent=2, default=str) + "\n"
     for path in (json_path, reports_dir / "latest.json"):
         _write_atomic(path, text)
-    write_report_html(result.report, html_path)
-    write_report_html(result.report, reports_dir / "latest.html")
-    return MonitorResult(report=result.report, json_path=json_path, html_path=html_path)
+    write_report_html(result, html_path)
+    write_report_html(result, reports_dir / "latest.html")
+    return result.written_to(json_path, html_path)
 
 
 # --- acting on a verdict --------------------------------------------------------------------
 
+Retrain = Callable[[str], RetrainAction]
+"""Retrain with the given trigger text and return what happened (run, version, gates)."""
+
 
 @dataclass(frozen=True, slots=True)
-class Actions:
-    """What to do about a breach, from ``monitoring.alerts`` and ``monitoring.retrain``."""
+class ActionSpec:
+    """What to do about a breach: ``monitoring.alerts`` and ``monitoring.retrain``.
 
-    webhook: str | None = None
-    allow_hosts: tuple[str, ...] = ()
-    alert_on_drift: bool = True
-    alert_on_quality: bool = True
-    timeout_s: float = 5.0
-    retrain_on_drift: bool = False
-    retrain_on_quality: bool = False
-    retrain: Callable[[str], dict[str, Any]] | None = None
-    """Retrain with the given trigger text; returns the action record (run, version, promoted)."""
+    Built once by ``from_config``; it holds no defaults of its own (those are the schema's).
+    """
+
+    webhook: str | None
+    allow_hosts: tuple[str, ...]
+    alert_on_drift: bool
+    alert_on_quality: bool
+    timeout_s: float
+    retrain_on_drift: bool
+    retrain_on_quality: bool
+    retrain: Retrain | None
+
+    @classmethod
+    def from_config(
+        cls,
+        monitoring: MonitoringConfig,
+        *,
+        alert: bool,
+        retrain: bool | None,
+        retrainer: Retrain | None,
+    ) -> ActionSpec:
+        """Return the actions the config's ``monitoring`` section describes.
+
+        Args:
+            monitoring: The config's ``monitoring`` section.
+            alert: ``False`` sends no webhook alert whatever the config says.
+            retrain: Overrides ``retrain.on_drift`` and ``retrain.on_quality`` unless ``None``.
+            retrainer: What retrains, when a breach asks for it.
+        """
+        alerts, loop = monitoring.alerts, monitoring.retrain
+        return cls(
+            webhook=alerts.webhook if alert else None,
+            allow_hosts=tuple(alerts.allow_hosts),
+            alert_on_drift=alerts.on_drift,
+            alert_on_quality=alerts.on_quality,
+            timeout_s=alerts.timeout_s,
+            retrain_on_drift=loop.on_drift if retrain is None else retrain,
+            retrain_on_quality=loop.on_quality if retrain is None else retrain,
+            retrain=retrainer,
+        )
+
+    def wants_alert(self, verdict: Verdict) -> bool:
+        """Return whether ``verdict`` is a breach these settings alert on."""
+        return (verdict.is_drifted and self.alert_on_drift) or (
+            verdict.is_degraded and self.alert_on_quality
+        )
+
+    def wants_retrain(self, verdict: Verdict) -> bool:
+        """Return whether ``verdict`` is a breach these settings retrain on."""
+        return (verdict.is_drifted and self.retrain_on_drift) or (
+            verdict.is_degraded and self.retrain_on_quality
+        )
 
 
-def act(result: MonitorResult, actions: Actions, audit_log: Path) -> MonitorResult:
-    """Alert and retrain as ``actions`` says; record every action in the report and ``audit_log``.
+def act(result: MonitorResult, actions: ActionSpec, audit_log: Path) -> MonitorResult:
+    """Alert and retrain as ``actions`` says; record every action in the result and ``audit_log``.
 
     A failed webhook is recorded, not raised: monitoring goes on when the chat is down.
     """
-    report = result.report
-    done: list[dict[str, Any]] = []
-    breach = (result.drifted, result.degraded)
-    alert = (result.drifted and actions.alert_on_drift) or (
-        result.degraded and actions.alert_on_quality
-    )
-    if alert and actions.webhook:
+    verdict = result.verdict
+    done: list[AlertAction | RetrainAction] = []
+    if actions.wants_alert(verdict) and actions.webhook:
         from modelyard.monitoring.alerts import alert_payload, send_webhook
 
         sent = send_webhook(
             actions.webhook,
-            alert_payload(report),
+            alert_payload(result),
             allow_hosts=actions.allow_hosts,
             timeout_s=actions.timeout_s,
         )
         done.append(
-            {
-                "kind": "alert",
-                "target": sent.url_host,
-                "ok": sent.ok,
-                "detail": sent.detail,
-                "trigger": report["verdict"]["status"],
-            }
+            AlertAction(
+                target=sent.url_host, ok=sent.ok, detail=sent.detail, trigger=verdict.status
+            )
         )
-    elif any(breach):
-        log.info("monitoring breach (%s): %s", report["verdict"]["status"],
-                    "; ".join(report["verdict"]["reasons"]))  # fmt: skip
-    retrain = (result.drifted and actions.retrain_on_drift) or (
-        result.degraded and actions.retrain_on_quality
-    )
-    if retrain and actions.retrain is not None:
+    elif verdict.is_breach:
+        log.info("monitoring breach (%s): %s", verdict.status, "; ".join(verdict.reasons))
+    if actions.wants_retrain(verdict) and actions.retrain is not None:
         trigger = (
-            f"modelyard monitor: {report['verdict']['status']} on "
-            f"{report['model']['name']} v{report['model']['version']}: "
-            + "; ".join(report["verdict"]["reasons"])
+            f"modelyard monitor: {verdict.status} on "
+            f"{result.model.name} v{result.model.version}: " + "; ".join(verdict.reasons)
         )
-        record = {"kind": "retrain", "trigger": trigger, **actions.retrain(trigger)}
-        done.append(record)
-    report = {**report, "actions": [*report["actions"], *done]}
-    for record in done:
-        _audit(audit_log, report, record)
-    return MonitorResult(report=report, json_path=result.json_path, html_path=result.html_path)
+        done.append(actions.retrain(trigger))
+    for action in done:
+        _audit(audit_log, result, action)
+    return result.with_actions(*done)
 
 
 # --- the current window ---------------------------------------------------------------------
 
 
 def _current(
-    s: MonitorSettings, reference: Reference
+    s: CurrentSpec, reference: Reference
 ) -> tuple[pd.DataFrame, str, dt.datetime | None, dt.datetime | None]:
-
-    if s.current_path is not None:
+    if s.dataset is not None:
         from modelyard.data.source_spec import SourceSpec
         from modelyard.data.sources import read_source
 
-        frame = read_source(SourceSpec(uri=str(s.current_path)), base_dir=Path.cwd())
+        frame = read_source(SourceSpec(uri=str(s.dataset)), base_dir=Path.cwd())
         if len(frame) == 0:
-            raise MonitoringError(f"{s.current_path} has no rows: there is nothing to monitor.")
-        return frame, f"dataset {s.current_path}", None, None
+            raise MonitoringError(f"{s.dataset} has no rows: there is nothing to monitor.")
+        return frame, f"dataset {s.dataset}", None, None
 
     from modelyard.config.durations import parse_duration
     from modelyard.serving.prediction_history import join_feedback, read_feedback, read_predictions
@@ -342,8 +404,8 @@ def _current(
         )
     labels = read_feedback(s.store, reference.name)
     joined = join_feedback(predictions, labels)
-    if s.labels_path is not None:
-        joined = _join_label_file(joined, s.labels_path, reference.target)
+    if s.labels is not None:
+        joined = _join_label_file(joined, s.labels, reference.target)
     describe = f"prediction log, {since:%Y-%m-%d %H:%M} to " + (
         "now" if until is None else f"{until:%Y-%m-%d %H:%M}"
     )
@@ -454,7 +516,7 @@ def _probability(probabilities: Any, positive: str) -> float:
     return float("nan")
 
 
-def _quality(s: MonitorSettings, reference: Reference, own: pd.DataFrame) -> QualityReport | None:
+def _quality(s: MonitorSpec, reference: Reference, own: pd.DataFrame) -> QualityReport | None:
     from modelyard.monitoring.quality import evaluate_quality
 
     frame = own
@@ -476,22 +538,22 @@ def _quality(s: MonitorSettings, reference: Reference, own: pd.DataFrame) -> Qua
 
 
 def _verdict(
-    s: MonitorSettings,
+    s: MonitorSpec,
     drift: DriftReport,
     pred: ColumnDrift | None,
     quality: QualityReport | None,
     enough: bool,
     rows: int,
-) -> tuple[str, list[str]]:
+) -> Verdict:
     reasons: list[str] = []
-    parts: list[str] = []
+    breaches = Breach(0)
     if not enough:
         reasons.append(
             f"only {rows} current rows, fewer than monitoring.drift.min_rows={s.min_rows}: "
             "no drift verdict yet"
         )
     elif drift.dataset_drifted:
-        parts.append(DRIFT)
+        breaches |= Breach.DRIFT
         names = ", ".join(drift.drifted_columns[:6])
         more = (
             "" if len(drift.drifted_columns) <= 6 else f" and {len(drift.drifted_columns) - 6} more"
@@ -516,11 +578,10 @@ def _verdict(
                     f"{item.promised:.3f} (tolerance {item.tolerance:g})"
                 )
         if quality.degraded:
-            parts.append(DEGRADED)
-    status = "+".join(parts) if parts else (OK if enough else TOO_FEW)
-    if status == OK:
+            breaches |= Breach.DEGRADED
+    if not breaches and enough:
         reasons.insert(0, "no breach: drift and quality within their thresholds")
-    return status, reasons
+    return Verdict(breaches=breaches, enough_rows=enough, reasons=tuple(reasons))
 
 
 # --- small pieces -------------------------------------------------------------------------------
@@ -532,15 +593,15 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _audit(path: Path, report: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+def _audit(path: Path, result: MonitorResult, action: AlertAction | RetrainAction) -> None:
     """Append one action to the audit log (JSON Lines; one write per line)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = {
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "model": report["model"]["name"],
-        "version": report["model"]["version"],
-        "status": report["verdict"]["status"],
-        **record,
+        "model": result.model.name,
+        "version": result.model.version,
+        "status": result.verdict.status,
+        **action.to_dict(),
     }
     with path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(line, default=str) + "\n")

@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,11 @@ import pytest
 from modelyard.errors import WebhookRefusedError
 from modelyard.monitoring.alerts import alert_payload, send_webhook
 from modelyard.monitoring.drift import detect_drift
+from modelyard.monitoring.quality import QualityReport
+from modelyard.monitoring.report import DriftReport
+from modelyard.monitoring.result import Breach, CurrentWindow, MonitoredModel, MonitorResult
+
+from .builders import comparison, monitor_result, quality_report
 
 PAYLOAD = {"text": "drift on flights-delay v3"}
 SECRET = "T0000/B0000/XXXXsecretXXXX"
@@ -477,7 +482,7 @@ def test_https_certificate_failures_are_failures_not_exceptions(
 # --- the payload -----------------------------------------------------------------------------
 
 
-def drift_report(seed: int, shifts: list[float], rows: int = 400) -> dict[str, Any]:
+def drift_report(seed: int, shifts: list[float], rows: int = 400) -> DriftReport:
     rng = np.random.default_rng(seed)
     names = [f"f{i:02d}" for i in range(len(shifts))]
     reference = pd.DataFrame({n: rng.normal(size=rows) for n in names})
@@ -486,60 +491,36 @@ def drift_report(seed: int, shifts: list[float], rows: int = 400) -> dict[str, A
     )
     reference["<!channel>"] = rng.choice(["a", "b"], size=rows)
     current["<!channel>"] = rng.choice(["a", "b", "c"], size=rows, p=[0.2, 0.2, 0.6])
-    return detect_drift(reference, current).to_dict()
+    return detect_drift(reference, current)
 
 
-def monitor_report(drift: dict[str, Any], quality: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "model": {"name": "flights-delay", "version": 3, "alias": "champion"},
-        "generated_at": "2026-11-26T01:02:03+00:00",
-        "reference": {"description": "training split of flights-delay v3", "rows": 400},
-        "current": {"description": "prediction log 2013-07-01 to 2013-07-08", "rows": 400},
-        "verdict": {
-            "status": "drift+degraded",
-            "reasons": [f"reason {i}: " + "x" * 120 for i in range(40)],
-        },
-        "drift": drift | {"prediction": None},
-        "quality": quality,
-        "actions": [],
-    }
+def monitor_report(drift: DriftReport, quality: QualityReport | None) -> MonitorResult:
+    return replace(
+        monitor_result(
+            drift,
+            quality=quality,
+            reasons=[f"reason {i}: " + "x" * 120 for i in range(40)],
+            rows=(400, 400),
+        ),
+        current=CurrentWindow(
+            description="prediction log 2013-07-01 to 2013-07-08",
+            rows=400,
+            rows_of_this_version=400,
+            since=None,
+            until=None,
+        ),
+    )
 
 
-QUALITY = {
-    "task": "binary_classification",
-    "labelled_rows": 350,
-    "unlabelled_rows": 50,
-    "metrics": {"roc_auc": 0.61, "accuracy": 0.79},
-    "promised": {"roc_auc": 0.69, "accuracy": 0.80},
-    "comparisons": [
-        {
-            "metric": "roc_auc",
-            "promised": 0.69,
-            "observed": 0.61,
-            "change": -0.08,
-            "tolerance": 0.05,
-            "higher_is_better": True,
-            "degraded": True,
-        },
-        {
-            "metric": "accuracy",
-            "promised": 0.80,
-            "observed": 0.79,
-            "change": -0.01,
-            "tolerance": 0.05,
-            "higher_is_better": True,
-            "degraded": False,
-        },
-    ],
-    "degraded": True,
-    "windows": [],
-}
+QUALITY = quality_report(
+    comparisons=[comparison("roc_auc", 0.69, 0.61), comparison("accuracy", 0.80, 0.79)]
+)
 
 
 def test_payload_summarises_a_realistic_report_within_slack_limits(seed: int) -> None:
     shifts = [0.0] * 6 + [0.4 + 0.25 * i for i in range(14)]  # f19 moves furthest
     drift = drift_report(seed, shifts)
-    drifted = [c["column"] for c in drift["columns"] if c["drifted"]]
+    drifted = drift.drifted_columns
 
     payload = alert_payload(monitor_report(drift, QUALITY))
 
@@ -552,7 +533,7 @@ def test_payload_summarises_a_realistic_report_within_slack_limits(seed: int) ->
     assert all(len(s["text"]["text"]) < 3000 for s in sections)
     verdict, features, quality = (s["text"]["text"] for s in sections)
     assert "• … and 32 more" in verdict
-    assert f"({len(drifted)} of {len(drift['columns'])} columns" in features
+    assert f"({len(drifted)} of {len(drift.columns)} columns" in features
     assert features.splitlines()[1].startswith("• `f19` ks ")
     assert f"• … and {len(drifted) - 8} more" in features
     assert "roc_auc 0.610 vs 0.690 promised (-0.080) *degraded*" in quality
@@ -571,17 +552,19 @@ def test_payload_escapes_names_that_would_ping_a_channel(seed: int) -> None:
 
 
 def test_payload_of_a_quiet_report_has_no_drift_or_quality_sections() -> None:
-    report: dict[str, Any] = {
-        "model": {"name": "m", "version": 1},
-        "verdict": {"status": "ok", "reasons": []},
-        "drift": {"columns": [], "n_drifted": 0, "n_columns": 0},
-        "quality": None,
-    }
+    quiet = DriftReport(
+        columns=(), drift_share=0.3, dataset_drifted=False, n_drifted=0,
+        reference_rows=10, current_rows=10,
+    )  # fmt: skip
+    result = replace(
+        monitor_result(quiet, breaches=Breach(0), alias=None),
+        model=MonitoredModel(name="m", version=1, alias=None, task="regression"),
+    )
 
-    payload = alert_payload(report)
+    payload = alert_payload(result)
 
-    assert [b["type"] for b in payload["blocks"]] == ["header"]
-    assert payload["text"] == "modelyard monitor: m v1: ok"
+    assert [b["type"] for b in payload["blocks"]] == ["header", "context"]
+    assert payload["text"].startswith("modelyard monitor: m v1: ok\ncurrent: ")
 
 
 @pytest.mark.parametrize("bad", [0, -1.0])

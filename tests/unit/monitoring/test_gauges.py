@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 import socket
 import threading
 import urllib.error
 import urllib.request
-from datetime import datetime
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,22 +20,23 @@ from prometheus_client.parser import text_string_to_metric_families
 from modelyard.errors import ServingError
 from modelyard.monitoring.drift import detect_drift, prediction_drift
 from modelyard.monitoring.gauges import GaugeServer, monitor_registry
+from modelyard.monitoring.quality import QualityReport
+from modelyard.monitoring.result import Breach, MonitorResult
+
+from .builders import monitor_result, quality_report
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 
-QUALITY = {
-    "task": "binary_classification",
-    "labelled_rows": 350,
-    "unlabelled_rows": 50,
-    "metrics": {"roc_auc": 0.64, "accuracy": 0.79, "log_loss": None},
-    "promised": {"roc_auc": 0.69, "accuracy": 0.80},
-    "comparisons": [],
-    "degraded": True,
-    "windows": [],
-}
+QUALITY = quality_report(
+    metrics={"roc_auc": 0.64, "accuracy": 0.79, "log_loss": math.nan},
+    promised={"roc_auc": 0.69, "accuracy": 0.80},
+    degraded=True,
+)
 
 
-def monitor_report(seed: int, shift: float = 1.0, quality: Any = QUALITY) -> dict[str, Any]:
+def monitor_report(
+    seed: int, shift: float = 1.0, quality: QualityReport | None = QUALITY
+) -> MonitorResult:
     rng = np.random.default_rng(seed)
     rows = 300
     reference = pd.DataFrame(
@@ -53,13 +54,12 @@ def monitor_report(seed: int, shift: float = 1.0, quality: Any = QUALITY) -> dic
         }
     )
     prediction = prediction_drift(rng.uniform(size=rows), rng.uniform(size=rows) ** 2, "numeric")
-    return {
-        "model": {"name": "flights-delay", "version": 3, "alias": "champion"},
-        "generated_at": "2026-11-26T01:02:03+00:00",
-        "verdict": {"status": "drift", "reasons": []},
-        "drift": detect_drift(reference, current).to_dict() | {"prediction": prediction.to_dict()},
-        "quality": quality,
-    }
+    return monitor_result(
+        detect_drift(reference, current),
+        prediction=prediction,
+        quality=quality,
+        breaches=Breach.DRIFT,
+    )
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -87,23 +87,24 @@ def scrape(url: str, accept: str | None = None) -> tuple[str, str]:
 
 def test_gauges_hold_the_report_values(seed: int) -> None:
     report = monitor_report(seed)
-    drift, prediction = report["drift"], report["drift"]["prediction"]
+    drift, prediction = report.drift, report.prediction_drift
+    assert prediction is not None
 
     found = samples(generate_latest(monitor_registry(report)).decode())
 
-    assert value(found, "modelyard_drift_share") == pytest.approx(drift["share_drifted"])
-    assert value(found, "modelyard_dataset_drift") == float(drift["dataset_drifted"])
-    for column in drift["columns"]:
-        name, method = column["column"], column["method"]
-        assert value(found, "modelyard_feature_drift", feature=name) == float(column["drifted"])
+    assert value(found, "modelyard_drift_share") == pytest.approx(drift.share_drifted)
+    assert value(found, "modelyard_dataset_drift") == float(drift.dataset_drifted)
+    for column in drift.columns:
+        name, method = column.column, column.method
+        assert value(found, "modelyard_feature_drift", feature=name) == float(column.drifted)
         assert value(
             found, "modelyard_feature_drift_score", feature=name, method=method
-        ) == pytest.approx(column["statistic"])
+        ) == pytest.approx(column.statistic)
     assert value(found, "modelyard_feature_drift", feature="distance") == 1.0  # shifted by 1 sd
-    assert value(found, "modelyard_prediction_drift") == float(prediction["drifted"])
+    assert value(found, "modelyard_prediction_drift") == float(prediction.drifted)
     assert value(
-        found, "modelyard_prediction_drift_score", method=prediction["method"]
-    ) == pytest.approx(prediction["statistic"])
+        found, "modelyard_prediction_drift_score", method=prediction.method
+    ) == pytest.approx(prediction.statistic)
     assert value(found, "modelyard_quality_metric", metric="roc_auc") == 0.64
     assert value(found, "modelyard_quality_promised", metric="accuracy") == 0.80
     assert ("modelyard_quality_metric", frozenset({("metric", "log_loss")})) not in found
@@ -119,7 +120,7 @@ def test_gauges_hold_the_report_values(seed: int) -> None:
         == 1.0
     )
     assert value(found, "modelyard_monitor_last_run_timestamp_seconds") == (
-        datetime.fromisoformat(report["generated_at"]).timestamp()
+        report.generated_at.timestamp()
     )
 
 
@@ -132,11 +133,13 @@ def test_a_report_without_labels_has_no_quality_gauges(seed: int) -> None:
 
 def test_a_column_without_a_statistic_keeps_its_flag_but_no_score(seed: int) -> None:
     report = monitor_report(seed)
-    report["drift"]["columns"][0] |= {"statistic": None, "drifted": True}
+    first, *rest = report.drift.columns
+    empty = replace(first, statistic=math.nan, drifted=True)
+    report = replace(report, drift=replace(report.drift, columns=(empty, *rest)))
 
     found = samples(generate_latest(monitor_registry(report)).decode())
 
-    name = report["drift"]["columns"][0]["column"]
+    name = first.column
     assert value(found, "modelyard_feature_drift", feature=name) == 1.0
     assert not [
         key
@@ -216,7 +219,7 @@ def test_server_serves_only_get_metrics(seed: int, path: str, method: str, statu
 
 def test_scrapes_during_updates_see_one_whole_report(seed: int) -> None:
     reports = [monitor_report(seed + i, shift=i * 0.5) for i in range(4)]
-    shares = {r["drift"]["share_drifted"] for r in reports}
+    shares = {r.drift.share_drifted for r in reports}
     seen: list[float] = []
     with GaugeServer(reports[0]) as server:
         stop = threading.Event()

@@ -12,12 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelyard.errors import ConfigValueError, FeatureError
-from modelyard.monitoring.histograms import OTHER, column_distribution, distributions
+from modelyard.monitoring.histograms import (
+    OTHER,
+    Distribution,
+    column_distribution,
+    distributions,
+)
 
 PROPERTY = settings(max_examples=150, deadline=None)
 
 
-def numeric(reference: list[float | None], current: list[float | None], bins: int) -> dict:
+def numeric(reference: list[float | None], current: list[float | None], bins: int) -> Distribution:
     return column_distribution(
         pd.Series(reference, dtype=float), pd.Series(current, dtype=float), "numeric", bins=bins
     )
@@ -26,20 +31,20 @@ def numeric(reference: list[float | None], current: list[float | None], bins: in
 def test_numeric_bins_are_reference_quantiles_shared_by_both_windows() -> None:
     found = numeric([float(v) for v in range(100)], [10.0, 30.0, 60.0, 80.0, 90.0], bins=4)
 
-    assert found["edges"] == [0.0, 24.75, 49.5, 74.25, 99.0]
-    assert found["reference"] == [0.25, 0.25, 0.25, 0.25]
-    assert found["current"] == [0.2, 0.2, 0.2, 0.4]
-    assert found["reference_missing"] == 0.0
-    assert found["current_missing"] == 0.0
+    assert list(found.edges) == [0.0, 24.75, 49.5, 74.25, 99.0]
+    assert list(found.reference) == [0.25, 0.25, 0.25, 0.25]
+    assert list(found.current) == [0.2, 0.2, 0.2, 0.4]
+    assert found.reference_missing == 0.0
+    assert found.current_missing == 0.0
 
 
 def test_values_outside_the_reference_range_join_the_end_bins() -> None:
     found = numeric([1.0, 2.0, 3.0, 4.0], [-100.0, 0.0, 2.5, 4.0, 1e9], bins=2)
 
-    assert found["edges"] == [1.0, 2.5, 4.0]
-    assert found["reference"] == [0.5, 0.5]
+    assert list(found.edges) == [1.0, 2.5, 4.0]
+    assert list(found.reference) == [0.5, 0.5]
     # -100 and 0 fall below 1.0; 2.5 opens the last bin; 4.0 closes it; 1e9 is above it.
-    assert found["current"] == [0.4, 0.6]
+    assert list(found.current) == [0.4, 0.6]
 
 
 def test_numeric_missing_values_are_nan_none_and_infinities() -> None:
@@ -48,43 +53,43 @@ def test_numeric_missing_values_are_nan_none_and_infinities() -> None:
 
     found = column_distribution(reference, current, "numeric", bins=2)
 
-    assert found["reference_missing"] == pytest.approx(4 / 8)
-    assert found["current_missing"] == pytest.approx(2 / 4)
-    assert found["reference"] == [0.5, 0.5]
-    assert found["current"] == [0.5, 0.5]
+    assert found.reference_missing == pytest.approx(4 / 8)
+    assert found.current_missing == pytest.approx(2 / 4)
+    assert list(found.reference) == [0.5, 0.5]
+    assert list(found.current) == [0.5, 0.5]
 
 
 def test_tied_quantiles_are_merged_into_fewer_bins() -> None:
     found = numeric([0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0], [0.0, 3.0], bins=4)
 
-    assert found["edges"] == [0.0, 2.0, 4.0]
-    assert found["reference"] == pytest.approx([6 / 9, 3 / 9])
-    assert found["current"] == [0.5, 0.5]
+    assert list(found.edges) == [0.0, 2.0, 4.0]
+    assert found.reference == pytest.approx([6 / 9, 3 / 9])
+    assert list(found.current) == [0.5, 0.5]
 
 
 def test_a_constant_reference_spans_both_windows_evenly() -> None:
     found = numeric([3.0, 3.0, 3.0], [1.0, 5.0], bins=4)
 
-    assert found["edges"] == [1.0, 2.0, 3.0, 4.0, 5.0]
-    assert found["reference"] == [0.0, 0.0, 1.0, 0.0]
-    assert found["current"] == [0.5, 0.0, 0.0, 0.5]
+    assert list(found.edges) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert list(found.reference) == [0.0, 0.0, 1.0, 0.0]
+    assert list(found.current) == [0.5, 0.0, 0.0, 0.5]
 
 
 def test_one_value_in_both_windows_gets_a_unit_wide_range() -> None:
     found = numeric([2.0, 2.0], [2.0], bins=2)
 
-    assert found["edges"] == [1.5, 2.0, 2.5]
-    assert found["reference"] == [0.0, 1.0]
-    assert found["current"] == [0.0, 1.0]
+    assert list(found.edges) == [1.5, 2.0, 2.5]
+    assert list(found.reference) == [0.0, 1.0]
+    assert list(found.current) == [0.0, 1.0]
 
 
 def test_a_reference_without_values_takes_its_edges_from_the_current_window() -> None:
     found = numeric([None, np.nan], [1.0, 2.0, 3.0, 4.0], bins=2)
 
-    assert found["edges"] == [1.0, 2.5, 4.0]
-    assert found["reference"] == [0.0, 0.0]
-    assert found["current"] == [0.5, 0.5]
-    assert found["reference_missing"] == 1.0
+    assert list(found.edges) == [1.0, 2.5, 4.0]
+    assert list(found.reference) == [0.0, 0.0]
+    assert list(found.current) == [0.5, 0.5]
+    assert found.reference_missing == 1.0
 
 
 @pytest.mark.parametrize(
@@ -99,16 +104,16 @@ def test_no_values_on_either_side_gives_no_bins(
 ) -> None:
     found = numeric(reference, current, bins=5)
 
-    assert (found["edges"], found["reference"], found["current"]) == ([], [], [])
-    assert (found["reference_missing"], found["current_missing"]) == missing
+    assert (found.edges, found.reference, found.current) == ((), (), ())
+    assert (found.reference_missing, found.current_missing) == missing
 
 
 def test_an_empty_current_window_has_zero_shares() -> None:
     found = numeric([1.0, 2.0, 3.0], [], bins=2)
 
-    assert found["edges"] == [1.0, 2.0, 3.0]
-    assert found["current"] == [0.0, 0.0]
-    assert found["current_missing"] == 0.0
+    assert list(found.edges) == [1.0, 2.0, 3.0]
+    assert list(found.current) == [0.0, 0.0]
+    assert found.current_missing == 0.0
 
 
 @PROPERTY
@@ -122,19 +127,19 @@ def test_numeric_shares_count_every_finite_value_once(
 ) -> None:
     found = numeric(reference, current, bins=bins)
 
-    edges = np.array(found["edges"])
+    edges = np.array(found.edges)
     assert np.all(np.isfinite(edges))
     assert np.all(np.diff(edges) > 0)
     assert len(edges) <= bins + 1
     for side, values in (("reference", reference), ("current", current)):
         finite = [v for v in values if math.isfinite(v)]
-        assert len(found[side]) == max(len(edges) - 1, 0)
-        counts = np.array(found[side]) * len(finite)
+        assert len(getattr(found, side)) == max(len(edges) - 1, 0)
+        counts = np.array(getattr(found, side)) * len(finite)
         assert counts == pytest.approx(np.round(counts), abs=1e-6)
         assert sum(counts) == pytest.approx(len(finite) if len(edges) else 0)
         missing = 1 - len(finite) / len(values) if values else 0.0
-        assert found[f"{side}_missing"] == pytest.approx(missing)
-    json.dumps(found, allow_nan=False)
+        assert getattr(found, f"{side}_missing") == pytest.approx(missing)
+    json.dumps(found.to_dict(), allow_nan=False)
 
 
 def test_categories_are_ranked_by_their_share_in_both_windows() -> None:
@@ -144,11 +149,11 @@ def test_categories_are_ranked_by_their_share_in_both_windows() -> None:
     found = column_distribution(reference, current, "categorical")
 
     # c: 0.1 + 0.75 beats a: 0.6 + 0 though a is the most frequent value overall.
-    assert found["categories"] == ["c", "a", "b"]
-    assert found["reference"] == pytest.approx([0.1, 0.6, 0.3])
-    assert found["current"] == pytest.approx([0.75, 0.0, 0.25])
-    assert found["reference_missing"] == pytest.approx(2 / 12)
-    assert found["current_missing"] == 0.0
+    assert list(found.categories) == ["c", "a", "b"]
+    assert found.reference == pytest.approx([0.1, 0.6, 0.3])
+    assert found.current == pytest.approx([0.75, 0.0, 0.25])
+    assert found.reference_missing == pytest.approx(2 / 12)
+    assert found.current_missing == 0.0
 
 
 def test_categories_after_the_top_ones_are_summed_into_other() -> None:
@@ -157,9 +162,9 @@ def test_categories_after_the_top_ones_are_summed_into_other() -> None:
 
     found = column_distribution(reference, current, "categorical", top=2)
 
-    assert found["categories"] == ["b", "a", OTHER]
-    assert found["reference"] == pytest.approx([0.3, 0.4, 0.3])
-    assert found["current"] == pytest.approx([0.5, 0.2, 0.3])
+    assert list(found.categories) == ["b", "a", OTHER]
+    assert found.reference == pytest.approx([0.3, 0.4, 0.3])
+    assert found.current == pytest.approx([0.5, 0.2, 0.3])
 
 
 def test_equal_shares_keep_label_order_and_numbers_become_their_labels() -> None:
@@ -168,17 +173,17 @@ def test_equal_shares_keep_label_order_and_numbers_become_their_labels() -> None
 
     found = column_distribution(reference, current, "categorical")
 
-    assert found["categories"] == ["1", "10", "2"]
-    assert found["reference"] == pytest.approx([1 / 3] * 3)
-    assert found["reference_missing"] == 0.25
+    assert list(found.categories) == ["1", "10", "2"]
+    assert found.reference == pytest.approx([1 / 3] * 3)
+    assert found.reference_missing == 0.25
 
 
 def test_an_empty_categorical_side_has_zero_shares() -> None:
     found = column_distribution(pd.Series(["x", "y"]), pd.Series([None, None]), "categorical")
 
-    assert found["categories"] == ["x", "y"]
-    assert found["current"] == [0.0, 0.0]
-    assert found["current_missing"] == 1.0
+    assert list(found.categories) == ["x", "y"]
+    assert list(found.current) == [0.0, 0.0]
+    assert found.current_missing == 1.0
 
 
 def test_distributions_cover_the_given_columns_in_order() -> None:
@@ -188,9 +193,9 @@ def test_distributions_cover_the_given_columns_in_order() -> None:
     found = distributions(reference, current, {"colour": "categorical", "x": "numeric"}, bins=2)
 
     assert list(found) == ["colour", "x"]
-    assert found["colour"]["categories"] == ["g", "r", "b"]
-    assert found["x"]["current"] == [0.25, 0.75]
-    json.dumps(found, allow_nan=False)
+    assert found["colour"].categories == ("g", "r", "b")
+    assert found["x"].current == (0.25, 0.75)
+    json.dumps({name: d.to_dict() for name, d in found.items()}, allow_nan=False)
 
 
 def test_distributions_name_a_missing_column_and_its_close_match() -> None:

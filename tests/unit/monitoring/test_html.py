@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-import json
+import math
 import os
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +16,17 @@ import pytest
 from modelyard.monitoring.drift import detect_drift, prediction_drift
 from modelyard.monitoring.histograms import column_distribution, distributions
 from modelyard.monitoring.html import render_report_html, write_report_html
+from modelyard.monitoring.quality import QualityReport
+from modelyard.monitoring.report import DriftReport
+from modelyard.monitoring.result import (
+    AlertAction,
+    Breach,
+    MonitorResult,
+    RetrainAction,
+    Verdict,
+)
+
+from .builders import comparison, daily_windows, monitor_result, quality_report
 
 EVIL = "<script>alert(1)</script>"
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "wbr", "source"}
@@ -88,68 +98,63 @@ def windows(seed: int, rows: int = 600) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame(0.0, [0.4, 0.3, 0.2, 0.1]), frame(1.0, [0.1, 0.2, 0.3, 0.4])
 
 
-def quality() -> dict[str, Any]:
-    days = [f"2013-07-0{day}T00:00:00+00:00" for day in range(1, 7)]
-    return {
-        "task": "binary_classification",
-        "labelled_rows": 3500,
-        "unlabelled_rows": 500,
-        "metrics": {"roc_auc": 0.61, "accuracy": 0.79, "log_loss": None},
-        "promised": {"roc_auc": 0.69, "accuracy": 0.8},
-        "comparisons": [
-            {"metric": "roc_auc", "promised": 0.69, "observed": 0.61, "change": -0.08,
-             "tolerance": 0.05, "higher_is_better": True, "degraded": True},
-            {"metric": "accuracy", "promised": 0.8, "observed": 0.79, "change": -0.01,
-             "tolerance": 0.05, "higher_is_better": True, "degraded": False},
-        ],
-        "degraded": True,
-        "windows": [
-            {"start": start, "end": end, "rows": 700,
-             "metrics": {"roc_auc": 0.68 - 0.02 * i if i != 2 else None, "accuracy": 0.79}}
-            for i, (start, end) in enumerate(itertools.pairwise(days))
-        ],
-    }  # fmt: skip
+def quality() -> QualityReport:
+    values = [{"roc_auc": 0.68 - 0.02 * i, "accuracy": 0.79} for i in range(5)]
+    del values[2]["roc_auc"]  # no value in the third window: its line breaks there
+    return quality_report(
+        comparisons=[comparison("roc_auc", 0.69, 0.61), comparison("accuracy", 0.8, 0.79)],
+        metrics={"roc_auc": 0.61, "accuracy": 0.79, "log_loss": math.nan},
+        labelled=3500,
+        unlabelled=500,
+        windows=daily_windows(values),
+    )
 
 
-def build_report(seed: int, *, with_quality: bool = True) -> dict[str, Any]:
+def build_result(seed: int, *, with_quality: bool = True) -> MonitorResult:
     reference, current = windows(seed)
     kinds = {"distance": "numeric", "temp": "numeric", "carrier": "categorical", EVIL: "numeric"}
-    drift = detect_drift(reference, current, columns=kinds).to_dict()
+    drift = detect_drift(reference, current, columns=kinds)
     rng = np.random.default_rng(seed + 1)
     scores = rng.beta(2, 5, 600), rng.beta(2.6, 5, 300)
-    drift["prediction"] = prediction_drift(*scores).to_dict()
     shown = distributions(reference, current, kinds)
     shown["prediction"] = column_distribution(pd.Series(scores[0]), pd.Series(scores[1]), "numeric")
-    report = {
-        "model": {"name": "flights-delay", "version": 3, "alias": "champion",
-                  "task": "binary_classification"},
-        "generated_at": "2026-11-26T01:02:03+00:00",
-        "reference": {"description": "training split of flights-delay v3", "rows": 600,
-                      "data_digest": "ab" * 32},
-        "current": {"description": "prediction log 2013-07-01 to 2013-07-05", "rows": 300,
-                    "since": "2013-07-01T00:00:00+00:00", "until": None},
-        "verdict": {"status": "drift+degraded",
-                    "reasons": [f"{drift['n_drifted']} of {drift['n_columns']} features drifted",
-                                "roc_auc 0.61 is 0.08 below the card's 0.69"]},
-        "drift": drift,
-        "distributions": shown,
-        "quality": quality() if with_quality else None,
-        "actions": [
-            {"kind": "alert", "target": "https://hooks.slack.com", "ok": True, "detail": "sent"},
-            {"kind": "retrain", "run_id": "3f2a9c", "version": 4, "promoted": True,
-             "detail": "gates passed"},
+    return monitor_result(
+        drift,
+        prediction=prediction_drift(*scores),
+        distributions=shown,
+        quality=quality() if with_quality else None,
+        reasons=[
+            f"{drift.n_drifted} of {len(drift.columns)} features drifted",
+            "roc_auc 0.61 is 0.08 below the card's 0.69",
         ],
-    }  # fmt: skip
-    # The page is rendered from the JSON report, so go through JSON as the CLI does.
-    return json.loads(json.dumps(report, allow_nan=False))
+        actions=[
+            AlertAction(target="https://hooks.slack.com", ok=True, detail="sent", trigger="drift"),
+            retrain_action(),
+        ],
+    )
+
+
+def retrain_action() -> RetrainAction:
+    return RetrainAction(
+        trigger="modelyard monitor: drift+degraded on flights-delay v3: ...",
+        run_id="3f2a9c",
+        version=4,
+        promoted=True,
+        champion=4,
+        gates="all gates passed",
+        why="beats the champion",
+        metrics={"roc_auc": 0.7},
+        window=None,
+        detail="gates passed",
+    )
 
 
 @pytest.fixture
-def report(seed: int) -> dict[str, Any]:
-    return build_report(seed)
+def report(seed: int) -> MonitorResult:
+    return build_result(seed)
 
 
-def test_the_page_is_well_formed_and_titled(report: dict[str, Any]) -> None:
+def test_the_page_is_well_formed_and_titled(report: MonitorResult) -> None:
     page = Page(render_report_html(report))
 
     assert page.problems == []
@@ -157,7 +162,7 @@ def test_the_page_is_well_formed_and_titled(report: dict[str, Any]) -> None:
     assert "Data drift and quality degraded" in page.text("main")
 
 
-def test_the_page_loads_nothing_from_anywhere(report: dict[str, Any]) -> None:
+def test_the_page_loads_nothing_from_anywhere(report: MonitorResult) -> None:
     text = render_report_html(report)
     page = Page(text)
 
@@ -180,7 +185,7 @@ def test_the_page_loads_nothing_from_anywhere(report: dict[str, Any]) -> None:
     assert ">https://hooks.slack.com<" in text
 
 
-def test_column_names_from_the_data_stay_text(report: dict[str, Any]) -> None:
+def test_column_names_from_the_data_stay_text(report: MonitorResult) -> None:
     text = render_report_html(report)
     page = Page(text)
 
@@ -190,9 +195,9 @@ def test_column_names_from_the_data_stay_text(report: dict[str, Any]) -> None:
     assert any(row and row[0] == EVIL for row in page.rows)
 
 
-def test_every_drifted_column_is_listed_first_and_marked(report: dict[str, Any]) -> None:
+def test_every_drifted_column_is_listed_first_and_marked(report: MonitorResult) -> None:
     page = Page(render_report_html(report))
-    verdicts = {column["column"]: column["drifted"] for column in report["drift"]["columns"]}
+    verdicts = {column.column: column.drifted for column in report.drift.columns}
     header = ["Column", "Kind", "Method", "Statistic", "p-value", "Threshold", "Drifted"]
     tables = [i for i, row in enumerate(page.rows) if row[:7] == header]
     assert len(tables) == 2  # the prediction, then the features
@@ -205,30 +210,32 @@ def test_every_drifted_column_is_listed_first_and_marked(report: dict[str, Any])
     assert page.rows[tables[0] + 1][0] == "prediction"
 
 
-def test_missing_numbers_show_as_a_dash(report: dict[str, Any]) -> None:
-    report["drift"]["columns"][0].update(statistic=None, p_value=None)
+def test_missing_numbers_show_as_a_dash(report: MonitorResult) -> None:
+    first, *rest = report.drift.columns
+    unmeasured = replace(first, statistic=math.nan, p_value=None)
+    report = replace(report, drift=replace(report.drift, columns=(unmeasured, *rest)))
     page = Page(render_report_html(report))
 
-    row = next(row for row in page.rows if row[0] == report["drift"]["columns"][0]["column"])
+    row = next(row for row in page.rows if row[0] == first.column)
     assert row[3:5] == ["\u2014", "\u2014"]
     assert "nan" not in " ".join(" ".join(row) for row in page.rows).lower()
     log_loss = next(row for row in page.rows if row[0] == "log_loss")
     assert log_loss[2] == "\u2014"
 
 
-def test_each_distribution_is_drawn_with_both_windows(report: dict[str, Any]) -> None:
+def test_each_distribution_is_drawn_with_both_windows(report: MonitorResult) -> None:
     page = Page(render_report_html(report))
     fills = [attrs.get("fill") for tag, attrs in page.tags if tag == "rect"]
 
-    bars = sum(len(shown["reference"]) for shown in report["distributions"].values())
+    bars = sum(len(shown.reference) for shown in report.distributions.values())
     assert len(fills) == 2 * bars
     assert len(set(fills)) == 2
     captions = page.text("figcaption")
-    for column in report["distributions"]:
+    for column in report.distributions:
         assert column in captions
 
 
-def test_quality_compares_with_the_card_and_charts_each_metric(report: dict[str, Any]) -> None:
+def test_quality_compares_with_the_card_and_charts_each_metric(report: MonitorResult) -> None:
     page = Page(render_report_html(report))
 
     roc = next(row for row in page.rows if row[0] == "roc_auc")
@@ -238,53 +245,63 @@ def test_quality_compares_with_the_card_and_charts_each_metric(report: dict[str,
     # Two metrics over five windows; roc_auc has no value in the third, so its line breaks.
     assert page.count("circle") == 4 + 5
     assert page.count("polyline") == 2 + 1
-    assert page.count("svg") == len(report["distributions"]) + 2
+    assert page.count("svg") == len(report.distributions) + 2
 
 
 def test_without_labels_the_page_says_so(seed: int) -> None:
-    page = Page(render_report_html(build_report(seed, with_quality=False)))
+    page = Page(render_report_html(build_result(seed, with_quality=False)))
 
     assert "No labels yet" in page.text("main")
     assert page.count("polyline") == 0
 
 
 @pytest.mark.parametrize(
-    ("status", "css_class"),
+    ("breaches", "enough_rows", "status", "css_class"),
     [
-        pytest.param("ok", "ok", id="ok"),
-        pytest.param("drift", "warn", id="drift"),
-        pytest.param("degraded", "bad", id="degraded"),
-        pytest.param('"><b>odd', "unknown", id="unknown-status"),
+        pytest.param(Breach(0), True, "ok", "ok", id="ok"),
+        pytest.param(Breach.DRIFT, True, "drift", "warn", id="drift"),
+        pytest.param(Breach.DEGRADED, True, "degraded", "bad", id="degraded"),
+        pytest.param(Breach.DEGRADED, False, "degraded", "bad", id="degraded-few-rows"),
+        pytest.param(Breach(0), False, "not_enough_data", "unknown", id="not-enough-data"),
     ],
 )
-def test_the_banner_is_coloured_by_status(
-    report: dict[str, Any], status: str, css_class: str
+def test_the_banner_is_coloured_by_the_verdict(
+    report: MonitorResult, breaches: Breach, enough_rows: bool, status: str, css_class: str
 ) -> None:
-    report["verdict"] = {"status": status, "reasons": []}
-    page = Page(render_report_html(report))
+    verdict = Verdict(breaches=breaches, enough_rows=enough_rows, reasons=('"><b>odd',))
+    page = Page(render_report_html(replace(report, verdict=verdict)))
 
     banners = [attrs["class"] for tag, attrs in page.tags if "verdict" in str(attrs.get("class"))]
     assert banners == [f"verdict {css_class}"]
-    assert page.count("b") == 0
+    assert f"(status: {status})" in page.text("div")
+    assert page.count("b") == 0  # a reason is text, never markup
 
 
-def test_actions_show_what_was_done(report: dict[str, Any]) -> None:
+def test_actions_show_what_was_done(report: MonitorResult) -> None:
     page = Page(render_report_html(report))
 
     assert ["alert", "https://hooks.slack.com", "sent", "sent"] in page.rows
     assert ["retrain", "run 3f2a9c, version 4", "promoted", "gates passed"] in page.rows
-    report["actions"] = []
-    assert "No actions taken." in Page(render_report_html(report)).text("main")
+    failed = AlertAction(target="https://hooks.slack.com", ok=False, detail="HTTP 500", trigger="")
+    page = Page(render_report_html(replace(report, actions=(failed,))))
+    assert ["alert", "https://hooks.slack.com", "failed", "HTTP 500"] in page.rows
+    assert "No actions taken." in Page(render_report_html(replace(report, actions=()))).text("main")
 
 
-def test_a_sparse_report_still_renders() -> None:
-    page = Page(render_report_html({"model": {"name": "m", "version": 1}}))
+def test_a_sparse_result_still_renders() -> None:
+    empty = DriftReport(
+        columns=(), drift_share=0.3, dataset_drifted=False, n_drifted=0,
+        reference_rows=10, current_rows=10,
+    )  # fmt: skip
+    page = Page(render_report_html(monitor_result(empty, breaches=Breach(0), alias=None)))
 
     assert page.problems == []
     assert "No feature drift was computed." in page.text("main")
+    assert "No distributions were recorded." in page.text("main")
+    assert "No labels yet" in page.text("main")
 
 
-def test_write_replaces_the_page_whole(report: dict[str, Any], tmp_path: Path) -> None:
+def test_write_replaces_the_page_whole(report: MonitorResult, tmp_path: Path) -> None:
     target = tmp_path / "reports" / "monitor.html"
     target.parent.mkdir()
     target.write_text("old page", encoding="utf-8")
@@ -300,7 +317,7 @@ def test_write_replaces_the_page_whole(report: dict[str, Any], tmp_path: Path) -
 
 
 def test_a_failed_write_leaves_no_temporary_file(
-    report: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    report: MonitorResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(source: object, destination: object) -> None:
         raise OSError(28, "No space left on device")
