@@ -12,6 +12,24 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelyard.features.bundle import (
+    FEATURES_FILE,
+    FIT_FILE,
+    IMPORTANCES_FILE,
+    KIND_TYPES,
+    METRICS_FILE,
+    MODEL_FILE,
+    ONNX_FILE,
+    ONNX_INFO_FILE,
+    PLOTS_DIR,
+    REFERENCE_FILE,
+    REFERENCE_INFO_FILE,
+    REFERENCE_PREDICTIONS_FILE,
+    SLICES_FILE,
+    SNAPSHOT_FILE,
+    ColumnRule,
+    read_bundle,
+)
 from modelyard.pipelines import train_steps as steps
 from modelyard.pipelines.data import describe_source
 from modelyard.pipelines.runner import StepContext
@@ -29,25 +47,25 @@ def register(s: TrainSettings, run: RunHandle, registry: Registry, ctx: StepCont
     """Assemble the version's files, log them with their manifest, register, alias challenger."""
     folder = ctx.out / "version"
     folder.mkdir()
-    shutil.copy2(ctx.input("model") / "model.skops", folder / "model.skops")
+    shutil.copy2(ctx.input("model") / MODEL_FILE, folder / MODEL_FILE)
     onnx = ctx.input("onnx")
-    if (onnx / "model.onnx").exists():
-        shutil.copy2(onnx / "model.onnx", folder / "model.onnx")
-    shutil.copy2(onnx / "onnx.json", folder / "onnx.json")
-    for name in ("metrics.json", "slices.json", "importances.json", "snapshot.json", "fit.json"):
+    if (onnx / ONNX_FILE).exists():
+        shutil.copy2(onnx / ONNX_FILE, folder / ONNX_FILE)
+    shutil.copy2(onnx / ONNX_INFO_FILE, folder / ONNX_INFO_FILE)
+    for name in (METRICS_FILE, SLICES_FILE, IMPORTANCES_FILE, SNAPSHOT_FILE, FIT_FILE):
         shutil.copy2(ctx.input(name), folder / name)
-    shutil.copytree(ctx.input("plots"), folder / "plots")
-    write_json(folder / "features.json", _input_schema(s, ctx))
+    shutil.copytree(ctx.input("plots"), folder / PLOTS_DIR)
+    write_json(folder / FEATURES_FILE, _input_schema(s, ctx))
     write_reference(s, ctx, folder)
     run.log_artifacts(folder, "model")
-    onnx_info = read_json(onnx / "onnx.json")
+    onnx_info = read_json(onnx / ONNX_INFO_FILE)
     version = registry.register(
         s.model_name,
         run_id=run.run_id,
         artifact_path="model",
         tags={
             "modelyard.task": s.task,
-            "modelyard.onnx": "yes" if (folder / "model.onnx").exists() else "no",
+            "modelyard.onnx": "yes" if (folder / ONNX_FILE).exists() else "no",
             "modelyard.onnx_parity": onnx_info["parity"],
             "modelyard.onnx_reason": onnx_info["reason"] or "",
             "modelyard.data_digest": read_json(ctx.input("snapshot.json"))["digest"],
@@ -80,14 +98,14 @@ def write_reference(s: TrainSettings, ctx: StepContext, folder: Path) -> None:
         train if len(train) <= REFERENCE_ROWS else train.sample(REFERENCE_ROWS, random_state=s.seed)
     )
     sample.loc[:, [c for c in dict.fromkeys(keep) if c in sample.columns]].sort_index().to_parquet(
-        folder / "reference.parquet", index=False
+        folder / REFERENCE_FILE, index=False
     )
     outputs = pd.read_parquet(ctx.input("test_predictions.parquet"))  # evaluate's, row by row
     if len(outputs) > REFERENCE_ROWS:
         outputs = outputs.sample(REFERENCE_ROWS, random_state=s.seed).sort_index()
-    outputs.to_parquet(folder / "reference_predictions.parquet", index=False)
+    outputs.to_parquet(folder / REFERENCE_PREDICTIONS_FILE, index=False)
     write_json(
-        folder / "reference.json",
+        folder / REFERENCE_INFO_FILE,
         {
             "data_digest": read_json(ctx.input("snapshot.json"))["digest"],
             "features": {"split": "train", "rows": len(sample), "of": len(train)},
@@ -161,17 +179,15 @@ def score_version(
 
     from modelyard.errors import ModelyardError
     from modelyard.evaluation.metrics import compute_metrics
-    from modelyard.features.spec import FeatureSpec
     from modelyard.features.transform import prepare_frame
-    from modelyard.tracking.artifacts import load_model
 
     frame = pd.read_parquet(test)
     with tempfile.TemporaryDirectory() as tmp:
         try:
             folder = registry.download(s.model_name, version, Path(tmp) / "model")
-            model = load_model(folder)
-            spec = FeatureSpec.from_dict(read_json(folder / "features.json")["spec"])
-            y_pred, y_score, labels = steps.scores(s, model, prepare_frame(frame, spec))
+            bundle = read_bundle(folder, name=s.model_name, version=version)
+            x = prepare_frame(frame, bundle.inputs.spec)
+            y_pred, y_score, labels = steps.scores(s, bundle.load_native(), x)
         except ModelyardError as error:
             log.warning("version %s of %s cannot be scored: %s", version, s.model_name, error)
             return None
@@ -281,23 +297,17 @@ def _input_schema(s: TrainSettings, ctx: StepContext) -> dict[str, Any]:
         from modelyard.data.contract import load_contract
 
         rules = {rule.name: rule for rule in load_contract(s.contract).columns}
-    default_type = {"numeric": "float", "categorical": "string", "ordinal": "string",
-                    "datetime": "datetime"}  # fmt: skip
     columns = []
     for kind, names in feature_schema(s)["spec_by_kind"].items():
         for name in names:
             rule = rules.get(name)
-            columns.append(
-                {
-                    "name": name,
-                    "kind": kind,
-                    "type": rule.type if rule else default_type[kind],
-                    "nullable": rule.nullable if rule else True,
-                    "min": rule.min if rule else None,
-                    "max": rule.max if rule else None,
-                    "allowed": list(rule.allowed) if rule and rule.allowed is not None else None,
-                }
-            )
+            column = ColumnRule(name=name, kind=kind, type=KIND_TYPES[kind])
+            if rule is not None:
+                allowed = None if rule.allowed is None else tuple(rule.allowed)
+                column = ColumnRule(
+                    name, kind, rule.type, rule.nullable, rule.min, rule.max, allowed
+                )
+            columns.append(column.to_dict())
     test = pd.read_parquet(ctx.input("test.parquet"), columns=list(s.features.columns))
     example = json.loads(test.head(1).to_json(orient="records", date_format="iso"))[0]
     fit = read_json(ctx.input("fit.json"))
