@@ -328,3 +328,16 @@ def test_serving_batch_and_monitoring_read_the_version_alike(registered: Registe
     assert reference.info["data_digest"] == registered.data_digest
     pd.testing.assert_frame_equal(reference.features, bundle.read_reference())
     pd.testing.assert_frame_equal(reference.predictions, bundle.read_reference_predictions())
+
+
+def test_the_gate_scores_the_champion_read_through_the_bundle(registered: Registered) -> None:
+    """Runs last: it registers version 2, and its gate scores version 1 on the same test rows."""
+    from modelyard.project import load_project
+
+    params = {"n_estimators": 5, "num_leaves": 7}
+    project = load_project(registered.project, overrides={"model.params": params})
+    with threadpool_limits(limits=1):
+        second = project.train()
+    (comparison,) = [gate for gate in second.gates.results if gate.bound == "champion"]
+    assert second.version == 2
+    assert comparison.reference == pytest.approx(registered.test_metrics["roc_auc"])
