@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     from modelyard.config.schema import ProjectConfig
     from modelyard.data.report import ValidationReport
     from modelyard.data.source_spec import SourceSpec
+    from modelyard.features.spec import FeatureSpec
     from modelyard.monitoring.result import MonitorResult, RetrainAction
     from modelyard.pipelines.runner import Observer
+    from modelyard.pipelines.specs import IngestSpec, SplitSpec, TrainSpecs
     from modelyard.pipelines.train import TrainResult
-    from modelyard.pipelines.train_steps import TrainSettings
     from modelyard.serving.settings import ServeSettings
     from modelyard.tracking.mlflow_store import Tracker
     from modelyard.tracking.registry import Registry
@@ -106,11 +107,50 @@ class Project:
         contract = self.config.data.contract
         return None if contract is None else self.root / contract
 
+    def ingest_spec(self, *, window: str | None = None) -> IngestSpec:
+        """What ingesting reads: the source, from the root; its latest ``window`` when given."""
+        from modelyard.pipelines.specs import IngestSpec
+
+        return IngestSpec(
+            source=self.source_spec(),
+            base_dir=self.root,
+            timestamp=self.config.data.timestamp,
+            window=window,
+        )
+
+    def split_spec(self) -> SplitSpec:
+        """How the dataset is split (``data.split``)."""
+        from modelyard.pipelines.specs import SplitSpec
+
+        data = self.config.data
+        return SplitSpec(
+            strategy=data.split.strategy,
+            valid=data.split.valid,
+            test=data.split.test,
+            seed=data.split.seed,
+            target=data.target.column,
+            timestamp=data.timestamp,
+            group=data.split.group_column,
+        )
+
+    def feature_spec(self) -> FeatureSpec:
+        """The model's feature columns by kind, and how they are encoded (``features``)."""
+        from modelyard.features.spec import FeatureSpec
+
+        f = self.config.features
+        return FeatureSpec(
+            numeric=tuple(f.numeric),
+            categorical=tuple(f.categorical),
+            ordinal=tuple(f.ordinal),
+            datetime=tuple(f.datetime),
+            scale_numeric=f.scale_numeric,
+            rare_min_frequency=f.rare_category_min_frequency,
+        )
+
     def ingest(self, on_stage: data_steps.Stage = data_steps.quiet) -> data_steps.IngestResult:
         """Read the source, enforce the contract, store the dataset and its snapshot."""
         return data_steps.ingest(
-            self.source_spec(),
-            base_dir=self.root,
+            self.ingest_spec(),
             contract_path=self.contract_path(),
             out=self.paths.dataset,
             snapshot_path=self.paths.snapshot,
@@ -148,18 +188,8 @@ class Project:
 
     def split(self, on_stage: data_steps.Stage = data_steps.quiet) -> data_steps.SplitResult:
         """Split the ingested dataset as the config says."""
-        data = self.config.data
         return data_steps.split_dataset(
-            self.paths.dataset,
-            self.paths.splits,
-            strategy=data.split.strategy,
-            valid=data.split.valid,
-            test=data.split.test,
-            seed=data.split.seed,
-            target=data.target.column,
-            timestamp=data.timestamp,
-            group=data.split.group_column,
-            on_stage=on_stage,
+            self.split_spec(), self.paths.dataset, self.paths.splits, on_stage=on_stage
         )
 
     @property
@@ -173,76 +203,74 @@ class Project:
             return prefix + str(path)
         return uri
 
-    def train_settings(
+    def train_specs(
         self,
         *,
         search: bool | None = None,
         window: str | None = None,
         lineage: Mapping[str, str] | None = None,
-    ) -> TrainSettings:
-        """The training pipeline's settings, from the config (the arguments override it).
+    ) -> TrainSpecs:
+        """Every training step's spec, from the config (the arguments override it).
 
-        ``window`` trains on the source's latest rows only; ``lineage`` adds run tags (what
-        triggered an automatic retraining, say).
+        ``search`` overrides ``model.search.enabled``; ``window`` trains on the source's latest
+        rows only; ``lineage`` adds run tags (what triggered an automatic retraining, say).
         """
         import hashlib
         import json
 
-        from modelyard.features.spec import FeatureSpec
-        from modelyard.pipelines.train_steps import TrainSettings
+        from modelyard.pipelines import specs
+        from modelyard.pipelines.data import describe_source
 
         c = self.config
-        f = c.features
-        gates = {
-            name: (gate.min, gate.max) for name, gate in c.evaluation.gates.thresholds().items()
-        }
+        features, target, task = self.feature_spec(), c.data.target.column, c.task
+        fit = specs.FitSpec(
+            task=task, model_type=c.model.type, params=dict(c.model.params), seed=c.model.seed,
+            features=features, target=target,
+        )  # fmt: skip
+        searching = c.model.search.enabled if search is None else search
         canonical = json.dumps(self.loaded.to_dict(masked=True), sort_keys=True)
-        return TrainSettings(
-            root=self.root,
+        config_hash = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        run_tags = {"modelyard.env": self.loaded.env or "none", **(lineage or {})}
+        source = self.source_spec()
+        return specs.TrainSpecs(
             model_name=c.model_name,
-            task=c.task,
-            source=self.source_spec(),
-            contract=self.contract_path(),
-            target=c.data.target.column,
-            timestamp=c.data.timestamp,
-            split={
-                "strategy": c.data.split.strategy,
-                "valid": c.data.split.valid,
-                "test": c.data.split.test,
-                "seed": c.data.split.seed,
-                "group": c.data.split.group_column,
-            },
-            features=FeatureSpec(
-                numeric=tuple(f.numeric),
-                categorical=tuple(f.categorical),
-                ordinal=tuple(f.ordinal),
-                datetime=tuple(f.datetime),
-                scale_numeric=f.scale_numeric,
-                rare_min_frequency=f.rare_category_min_frequency,
+            ingest=self.ingest_spec(window=window),
+            split=self.split_spec(),
+            search=specs.SearchSpec(
+                fit=fit, space=dict(c.model.search.space), trials=c.model.search.trials,
+                timeout_s=c.model.search.timeout_s, validation=c.model.validation,
+                folds=c.model.folds, metric=c.evaluation.primary_metric,
+                timestamp=c.data.timestamp,
+            ) if searching else None,
+            fit=fit,
+            evaluate=specs.EvalSpec(
+                task=task, features=features, target=target, slices=tuple(c.evaluation.slices)
             ),
-            model_type=c.model.type,
-            params=dict(c.model.params),
-            seed=c.model.seed,
-            search=c.model.search.enabled if search is None else search,
-            search_trials=c.model.search.trials,
-            search_timeout_s=c.model.search.timeout_s,
-            search_space=dict(c.model.search.space),
-            validation=c.model.validation,
-            folds=c.model.folds,
-            primary_metric=c.evaluation.primary_metric,
-            slices=tuple(c.evaluation.slices),
-            gates=gates,
-            champion_metric=c.evaluation.gates.champion.metric,
-            champion_min_delta=c.evaluation.gates.champion.min_delta,
-            tracking_uri=self.tracking_uri,
-            artifact_root=self.root / c.stores.artifacts,
+            export=specs.ExportSpec(enabled=c.registry.export_onnx, task=task, features=features),
+            register=specs.RegisterSpec(
+                model_name=c.model_name, task=task, model_type=c.model.type,
+                source=source.uri or "a query", features=features, target=target,
+                timestamp=c.data.timestamp, seed=c.model.seed,
+            ),
+            gate=specs.GateSpec(
+                model_name=c.model_name, task=task, target=target,
+                gates={name: (gate.min, gate.max)
+                       for name, gate in c.evaluation.gates.thresholds().items()},
+                champion_metric=c.evaluation.gates.champion.metric,
+                champion_min_delta=c.evaluation.gates.champion.min_delta,
+            ),
+            card=specs.CardSpec(
+                model_name=c.model_name, task=task, target=target, timestamp=c.data.timestamp,
+                features=features, source=describe_source(source),
+                primary_metric=c.evaluation.primary_metric,
+                champion_metric=c.evaluation.gates.champion.metric, config_hash=config_hash,
+                project_root=self.root, lineage=run_tags, cards_dir=self.paths.cards,
+            ),
+            contract=self.contract_path(),
             cache_dir=self.paths.cache,
-            cards_dir=self.paths.cards,
-            export_onnx=c.registry.export_onnx,
-            config_hash=hashlib.sha256(canonical.encode()).hexdigest()[:16],
-            lineage={"modelyard.env": self.loaded.env or "none", **(lineage or {})},
-            window=window,
-        )
+            config_hash=config_hash,
+            lineage=run_tags,
+        )  # fmt: skip
 
     def train(
         self,
@@ -253,11 +281,18 @@ class Project:
         window: str | None = None,
         lineage: Mapping[str, str] | None = None,
     ) -> TrainResult:
-        """Run the training pipeline (see ``train_settings`` for ``window`` and ``lineage``)."""
+        """Run the training pipeline (see ``train_specs`` for the arguments), tracked in
+        MLflow and registered in its registry."""
         from modelyard.pipelines.train import train
 
-        settings = self.train_settings(search=search, window=window, lineage=lineage)
-        return train(settings, use_cache=use_cache, observer=observer)
+        specs = self.train_specs(search=search, window=window, lineage=lineage)
+        return train(
+            specs,
+            tracker=self.tracker(),
+            registry=self.registry(),
+            use_cache=use_cache,
+            observer=observer,
+        )
 
     def serve_settings(
         self,

@@ -112,7 +112,7 @@ def promote(
     with exit_on_error():
         proj = open_project(project, env, verbose)
         moved = move(
-            proj.train_settings(), proj.registry(), version,
+            proj.train_specs(), proj.registry(), version,
             alias=alias, force=force, by=by or getpass.getuser(), reason=reason,
         )  # fmt: skip
     if as_json:
@@ -143,7 +143,7 @@ def rollback(
     with exit_on_error():
         proj = open_project(project, env, verbose)
         moved = move(
-            proj.train_settings(), proj.registry(), to=to, by=by or getpass.getuser(), reason=reason
+            proj.train_specs(), proj.registry(), to=to, by=by or getpass.getuser(), reason=reason
         )
     if as_json:
         print_json(moved.to_dict())

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from modelyard.data.report import ValidationReport
     from modelyard.data.snapshot import Snapshot
     from modelyard.data.source_spec import SourceSpec
+    from modelyard.pipelines.specs import IngestSpec, SplitSpec
 
 Stage = Callable[[str], None]
 SPLITS = ("train", "valid", "test")
@@ -82,21 +83,18 @@ def check_dataset(
 
 
 def ingest(
-    spec: SourceSpec,
+    spec: IngestSpec,
     *,
-    base_dir: Path,
     contract_path: Path | None,
     out: Path,
     snapshot_path: Path,
-    window: str | None = None,
-    timestamp: str | None = None,
     on_stage: Stage = quiet,
 ) -> IngestResult:
     """Read a source, enforce its contract, and store it as Parquet with its snapshot.
 
-    With ``window`` (``180d``), only the latest rows are kept: those whose ``timestamp`` is
-    after the newest one minus the window (relative to the data, not the clock, so the same
-    source gives the same rows).
+    With ``spec.window`` (``180d``), only the latest rows are kept: those whose
+    ``spec.timestamp`` is after the newest one minus the window (relative to the data, not the
+    clock, so the same source gives the same rows).
 
     Raises:
         ContractViolationError: the data breaks the contract; nothing is written.
@@ -105,12 +103,13 @@ def ingest(
     from modelyard.data.sources import write_parquet_atomic
     from modelyard.errors import ContractViolationError
 
-    df = read_dataset(spec, base_dir=base_dir, on_stage=on_stage)
-    if window is not None:
-        df = latest_window(df, window, timestamp, on_stage=on_stage)
+    df = read_dataset(spec.source, base_dir=spec.base_dir, on_stage=on_stage)
+    if spec.window is not None:
+        df = latest_window(df, spec.window, spec.timestamp, on_stage=on_stage)
     report = None
     if contract_path is not None:
-        report = check_dataset(df, contract_path, source=describe_source(spec), on_stage=on_stage)
+        source = describe_source(spec.source)
+        report = check_dataset(df, contract_path, source=source, on_stage=on_stage)
         if not report.passed:
             raise ContractViolationError(report)
     on_stage("computing the snapshot digest")
@@ -164,17 +163,7 @@ def load_ingested(path: Path) -> pd.DataFrame:
 
 
 def split_dataset(
-    dataset: Path,
-    out_dir: Path,
-    *,
-    strategy: str,
-    valid: float,
-    test: float,
-    seed: int,
-    target: str | None = None,
-    timestamp: str | None = None,
-    group: str | None = None,
-    on_stage: Stage = quiet,
+    spec: SplitSpec, dataset: Path, out_dir: Path, *, on_stage: Stage = quiet
 ) -> SplitResult:
     """Split the ingested dataset into train/valid/test Parquet files, with a manifest."""
     from modelyard.data.snapshot import take_snapshot
@@ -182,10 +171,10 @@ def split_dataset(
     from modelyard.data.split import apply_split, split_frame
 
     df = load_ingested(dataset)
-    on_stage(f"splitting {len(df):,} rows ({strategy})")
+    on_stage(f"splitting {len(df):,} rows ({spec.strategy})")
     split = split_frame(
-        df, strategy=strategy, valid=valid, test=test, seed=seed,
-        target=target, timestamp=timestamp, group=group,
+        df, strategy=spec.strategy, valid=spec.valid, test=spec.test, seed=spec.seed,
+        target=spec.target, timestamp=spec.timestamp, group=spec.group,
     )  # fmt: skip
     parts = apply_split(df, split)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -197,7 +186,7 @@ def split_dataset(
         write_parquet_atomic(frame, paths[name])
         rows[name] = len(frame)
         digests[name] = take_snapshot(frame).digest
-    result = SplitResult(strategy, seed, paths, rows, digests)
+    result = SplitResult(spec.strategy, spec.seed, paths, rows, digests)
     manifest = out_dir / "split.json"
     manifest.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
     return result

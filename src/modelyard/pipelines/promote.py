@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from modelyard.errors import RegistryError
 from modelyard.pipelines.registry_steps import CHALLENGER, CHAMPION, score_version
 from modelyard.pipelines.train import prepare_splits
-from modelyard.pipelines.train_steps import TrainSettings
 
 if TYPE_CHECKING:
     from modelyard.evaluation.gates import GateReport
+    from modelyard.pipelines.specs import TrainSpecs
     from modelyard.tracking.registry import Registry
 
 
@@ -46,7 +46,7 @@ class Move:
 
 
 def promote(
-    s: TrainSettings,
+    s: TrainSpecs,
     registry: Registry,
     version: int,
     *,
@@ -71,22 +71,22 @@ def promote(
     report = None
     if alias == CHAMPION and not force and previous != version:
         test = prepare_splits(s)["test"]
-        metrics = score_version(s, registry, version, test)
+        metrics = score_version(s.gate, registry, version, test)
         if metrics is None:
             raise RegistryError(
                 f"Version {version} of {s.model_name!r} cannot be scored on the current test "
                 "data (see the warning above); pass --force to promote it anyway."
             )
-        results = check_gates(metrics, s.gates)
-        metric = s.champion_metric
+        results = check_gates(metrics, s.gate.gates)
+        metric = s.gate.champion_metric
         champion_value = None
         if previous is not None:
-            scored = score_version(s, registry, previous, test)
+            scored = score_version(s.gate, registry, previous, test)
             champion_value = None if scored is None else scored.get(metric)
         results.append(
             compare_with_champion(
                 metric, metrics.get(metric, float("nan")), champion_value,
-                min_delta=s.champion_min_delta,
+                min_delta=s.gate.champion_min_delta,
             )
         )  # fmt: skip
         report = GateReport(tuple(results))
@@ -102,7 +102,7 @@ def promote(
 
 
 def rollback(
-    s: TrainSettings, registry: Registry, *, to: int | None = None, by: str, reason: str
+    s: TrainSpecs, registry: Registry, *, to: int | None = None, by: str, reason: str
 ) -> Move:
     """Point the champion back at the version it replaced (or at ``to``).
 
@@ -129,7 +129,7 @@ def rollback(
 
 
 def _move(
-    s: TrainSettings,
+    s: TrainSpecs,
     registry: Registry,
     alias: str,
     version: int,

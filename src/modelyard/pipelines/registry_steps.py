@@ -1,7 +1,9 @@
 """The training pipeline's registry steps: register, gate, card, and scoring a version.
 
-They talk to the registry, whose state can change between runs, so gating and the card always
-run and a cached registration is checked against the registry before it is reused.
+Each step is ``step(spec, ctx, **ports)``: its spec (``pipelines.specs``), its declared inputs,
+and the run and registry it talks to (``pipelines.ports``). The registry's state can change
+between runs, so gating and the card always run and a cached registration is checked against
+the registry (``still_registered``) before it is reused.
 """
 
 from __future__ import annotations
@@ -31,20 +33,23 @@ from modelyard.features.bundle import (
     read_bundle,
 )
 from modelyard.pipelines import train_steps as steps
-from modelyard.pipelines.data import describe_source
 from modelyard.pipelines.runner import StepContext
-from modelyard.pipelines.train_steps import TrainSettings, read_json, write_json
+from modelyard.pipelines.train_steps import read_json, write_json
 
 if TYPE_CHECKING:
-    from modelyard.tracking.registry import Registry
-    from modelyard.tracking.runs import RunHandle
+    from modelyard.features.spec import FeatureSpec
+    from modelyard.pipelines.ports import Registry, Run
+    from modelyard.pipelines.specs import CardSpec, GateSpec, RegisterSpec
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 log = logging.getLogger(__name__)
 
 
-def register(s: TrainSettings, run: RunHandle, registry: Registry, ctx: StepContext) -> None:
-    """Assemble the version's files, log them with their manifest, register, alias challenger."""
+def register(spec: RegisterSpec, ctx: StepContext, *, run: Run, registry: Registry) -> None:
+    """Assemble the version's files, log them with their manifest, register, alias challenger.
+
+    The data contract, when there is one (input ``contract``), gives each input column's rules.
+    """
     folder = ctx.out / "version"
     folder.mkdir()
     shutil.copy2(ctx.input("model") / MODEL_FILE, folder / MODEL_FILE)
@@ -55,24 +60,24 @@ def register(s: TrainSettings, run: RunHandle, registry: Registry, ctx: StepCont
     for name in (METRICS_FILE, SLICES_FILE, IMPORTANCES_FILE, SNAPSHOT_FILE, FIT_FILE):
         shutil.copy2(ctx.input(name), folder / name)
     shutil.copytree(ctx.input("plots"), folder / PLOTS_DIR)
-    write_json(folder / FEATURES_FILE, _input_schema(s, ctx))
-    write_reference(s, ctx, folder)
+    write_json(folder / FEATURES_FILE, _input_schema(spec, ctx))
+    write_reference(spec, ctx, folder)
     run.log_artifacts(folder, "model")
     onnx_info = read_json(onnx / ONNX_INFO_FILE)
     version = registry.register(
-        s.model_name,
+        spec.model_name,
         run_id=run.run_id,
         artifact_path="model",
         tags={
-            "modelyard.task": s.task,
+            "modelyard.task": spec.task,
             "modelyard.onnx": "yes" if (folder / ONNX_FILE).exists() else "no",
             "modelyard.onnx_parity": onnx_info["parity"],
             "modelyard.onnx_reason": onnx_info["reason"] or "",
             "modelyard.data_digest": read_json(ctx.input("snapshot.json"))["digest"],
         },
-        description=f"{s.model_type} trained by modelyard on {s.source.uri or 'a query'}",
+        description=f"{spec.model_type} trained by modelyard on {spec.source}",
     )
-    registry.set_alias(s.model_name, CHALLENGER, version)
+    registry.set_alias(spec.model_name, CHALLENGER, version)
     write_json(ctx.output("registered.json"), {"version": version, "run_id": run.run_id})
 
 
@@ -80,7 +85,7 @@ REFERENCE_ROWS = 50_000
 """Most rows a version keeps of its training split (and of its test predictions) for monitoring."""
 
 
-def write_reference(s: TrainSettings, ctx: StepContext, folder: Path) -> None:
+def write_reference(spec: RegisterSpec, ctx: StepContext, folder: Path) -> None:
     """Ship the version's monitoring reference inside it, covered by its manifest.
 
     - ``reference.parquet``: a seeded sample of the training split's rows (feature columns,
@@ -92,17 +97,19 @@ def write_reference(s: TrainSettings, ctx: StepContext, folder: Path) -> None:
     """
     import pandas as pd
 
-    keep = [*s.features.columns, s.target, *([s.timestamp] if s.timestamp else [])]
+    keep = [*spec.features.columns, spec.target, *([spec.timestamp] if spec.timestamp else [])]
     train = pd.read_parquet(ctx.input("train.parquet"))
     sample = (
-        train if len(train) <= REFERENCE_ROWS else train.sample(REFERENCE_ROWS, random_state=s.seed)
+        train
+        if len(train) <= REFERENCE_ROWS
+        else train.sample(REFERENCE_ROWS, random_state=spec.seed)
     )
     sample.loc[:, [c for c in dict.fromkeys(keep) if c in sample.columns]].sort_index().to_parquet(
         folder / REFERENCE_FILE, index=False
     )
     outputs = pd.read_parquet(ctx.input("test_predictions.parquet"))  # evaluate's, row by row
     if len(outputs) > REFERENCE_ROWS:
-        outputs = outputs.sample(REFERENCE_ROWS, random_state=s.seed).sort_index()
+        outputs = outputs.sample(REFERENCE_ROWS, random_state=spec.seed).sort_index()
     outputs.to_parquet(folder / REFERENCE_PREDICTIONS_FILE, index=False)
     write_json(
         folder / REFERENCE_INFO_FILE,
@@ -110,39 +117,40 @@ def write_reference(s: TrainSettings, ctx: StepContext, folder: Path) -> None:
             "data_digest": read_json(ctx.input("snapshot.json"))["digest"],
             "features": {"split": "train", "rows": len(sample), "of": len(train)},
             "predictions": {"split": "test", "rows": len(outputs)},
-            "seed": s.seed,
-            "timestamp": s.timestamp,
-            "target": s.target,
+            "seed": spec.seed,
+            "timestamp": spec.timestamp,
+            "target": spec.target,
         },
     )
 
 
-def gate(s: TrainSettings, registry: Registry, ctx: StepContext) -> None:
+def gate(spec: GateSpec, ctx: StepContext, *, registry: Registry) -> None:
     """Check the absolute gates and beat the champion, both scored now on this test split."""
     from modelyard.evaluation.gates import GateReport, check_gates, compare_with_champion
 
     version = read_json(ctx.input("registered.json"))["version"]
     metrics = read_json(ctx.input("metrics.json"))["test"]
-    results = check_gates(metrics, s.gates)
-    champion = registry.get_alias(s.model_name, CHAMPION)
-    metric = s.champion_metric
+    results = check_gates(metrics, spec.gates)
+    champion = registry.get_alias(spec.model_name, CHAMPION)
+    metric = spec.champion_metric
     value = metrics.get(metric, float("nan"))
     champion_value = None
     if champion is not None and champion != version:
-        scored = score_version(s, registry, champion, ctx.input("test.parquet"))
+        scored = score_version(spec, registry, champion, ctx.input("test.parquet"))
         champion_value = None if scored is None else scored.get(metric)
     if champion != version:
         results.append(
-            compare_with_champion(metric, value, champion_value, min_delta=s.champion_min_delta)
+            compare_with_champion(metric, value, champion_value, min_delta=spec.champion_min_delta)
         )
     report = GateReport(tuple(results))
     promoted = report.passed and champion != version
     if promoted:
-        registry.set_alias(s.model_name, CHAMPION, version)
-        if registry.get_alias(s.model_name, CHALLENGER) == version:
-            registry.delete_alias(s.model_name, CHALLENGER)  # a champion is no longer a candidate
+        registry.set_alias(spec.model_name, CHAMPION, version)
+        if registry.get_alias(spec.model_name, CHALLENGER) == version:
+            # a champion is no longer a candidate
+            registry.delete_alias(spec.model_name, CHALLENGER)
     registry.set_version_tags(
-        s.model_name,
+        spec.model_name,
         version,
         {
             "modelyard.gates": "passed" if report.passed else "failed",
@@ -170,7 +178,7 @@ def gate(s: TrainSettings, registry: Registry, ctx: StepContext) -> None:
 
 
 def score_version(
-    s: TrainSettings, registry: Registry, version: int, test: Path
+    spec: GateSpec, registry: Registry, version: int, test: Path
 ) -> dict[str, float] | None:
     """Score a registered version on ``test`` now; None when it cannot be loaded or scored."""
     import tempfile
@@ -184,19 +192,20 @@ def score_version(
     frame = pd.read_parquet(test)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            folder = registry.download(s.model_name, version, Path(tmp) / "model")
-            bundle = read_bundle(folder, name=s.model_name, version=version)
+            folder = registry.download(spec.model_name, version, Path(tmp) / "model")
+            bundle = read_bundle(folder, name=spec.model_name, version=version)
             x = prepare_frame(frame, bundle.inputs.spec)
-            y_pred, y_score, labels = steps.scores(s, bundle.load_native(), x)
+            y_pred, y_score, labels = steps.scores(spec.task, bundle.load_native(), x)
         except ModelyardError as error:
-            log.warning("version %s of %s cannot be scored: %s", version, s.model_name, error)
+            log.warning("version %s of %s cannot be scored: %s", version, spec.model_name, error)
             return None
-    y = frame[s.target].to_numpy()
-    return compute_metrics(s.task, y, y_pred=y_pred, y_score=y_score, labels=labels)
+    y = frame[spec.target].to_numpy()
+    return compute_metrics(spec.task, y, y_pred=y_pred, y_score=y_score, labels=labels)
 
 
-def card(s: TrainSettings, run: RunHandle, ctx: StepContext) -> None:
-    """Write the version's model card (Markdown and self-contained HTML) and log it."""
+def card(spec: CardSpec, ctx: StepContext, *, run: Run) -> None:
+    """Write the version's model card (Markdown and self-contained HTML), publish it under
+    ``spec.cards_dir`` and log it."""
     import datetime as dt
 
     import pandas as pd
@@ -210,82 +219,92 @@ def card(s: TrainSettings, run: RunHandle, ctx: StepContext) -> None:
     gate_info = read_json(ctx.input("gate.json"))
     snapshot = read_json(ctx.input("snapshot.json"))
     time_range = None
-    if s.timestamp:
-        stamps = pd.read_parquet(ctx.input("train.parquet"), columns=[s.timestamp])[s.timestamp]
+    if spec.timestamp:
+        stamps = pd.read_parquet(ctx.input("train.parquet"), columns=[spec.timestamp])
+        stamps = stamps[spec.timestamp]
         time_range = (str(stamps.min()), str(stamps.max()))
     champion = None
     if gate_info["champion_before"] not in (None, version):
         champion = ChampionComparison(
             version=str(gate_info["champion_before"]),
-            metrics={s.champion_metric: gate_info["champion_value"]}
+            metrics={spec.champion_metric: gate_info["champion_value"]}
             if gate_info["champion_value"] is not None
             else {},
         )
     model_card = ModelCard(
-        name=s.model_name,
+        name=spec.model_name,
         version=str(version),
-        task=s.task,
+        task=spec.task,
         created_at=dt.datetime.now(dt.UTC),
         intended_use=(
-            f"Predict {s.target!r} ({s.task.replace('_', ' ')}) from the features listed below, "
+            f"Predict {spec.target!r} ({spec.task.replace('_', ' ')}) from the features listed "
+            "below, "
             "for data like the training data. Not validated for other populations or periods."
         ),
         training_data=TrainingData(
-            source=describe_source(s.source),
+            source=spec.source,
             digest=snapshot["digest"],
             rows=snapshot["rows"],
             time_range=time_range,
         ),
-        features=feature_schema(s)["spec_by_kind"],
-        target=s.target,
+        features=features_by_kind(spec.features),
+        target=spec.target,
         metrics=read_json(ctx.input("metrics.json")),
         slices=[SliceMetrics(**item) for item in read_json(ctx.input("slices.json"))],
         gates=GateReport.from_dict(gate_info["report"]),
         champion=champion,
         lineage={
             **lineage_tags(
-                config_hash=s.config_hash, data_digest=snapshot["digest"], project_root=s.root
+                config_hash=spec.config_hash,
+                data_digest=snapshot["digest"],
+                project_root=spec.project_root,
             ),
-            **{k: str(v) for k, v in s.lineage.items()},
+            **{k: str(v) for k, v in spec.lineage.items()},
             "modelyard.run_id": run.run_id,
         },
         plots=sorted(ctx.input("plots").glob("*.png")),
-        primary_metric=s.primary_metric,
+        primary_metric=spec.primary_metric,
     )
     folder = ctx.output("card")
     write_card(model_card, folder)
-    published = s.cards_dir / s.model_name / f"v{version}"
+    published = spec.cards_dir / spec.model_name / f"v{version}"
     if published.exists():
         shutil.rmtree(published)
     shutil.copytree(folder, published)
     run.log_artifacts(folder, "card")
 
 
-def still_registered(s: TrainSettings, registry: Registry, ctx: StepContext) -> bool:
+def still_registered(spec: RegisterSpec, ctx: StepContext, *, run: Run, registry: Registry) -> bool:
+    """Whether the version a cached ``register`` recorded is still in the registry."""
     from modelyard.errors import ModelyardError
 
     recorded = read_json(ctx.output("registered.json"))
     try:
         return bool(
-            registry.version(s.model_name, recorded["version"]).run_id == recorded["run_id"]
+            registry.version(spec.model_name, recorded["version"]).run_id == recorded["run_id"]
         )
     except ModelyardError:
         return False
 
 
-def feature_schema(s: TrainSettings) -> dict[str, Any]:
-    spec = s.features
-    kinds = {"numeric": spec.numeric, "categorical": spec.categorical,
-             "ordinal": spec.ordinal, "datetime": spec.datetime}  # fmt: skip
+def features_by_kind(features: FeatureSpec) -> dict[str, list[str]]:
+    """The feature columns by kind, leaving out kinds without columns."""
+    kinds = {"numeric": features.numeric, "categorical": features.categorical,
+             "ordinal": features.ordinal, "datetime": features.datetime}  # fmt: skip
+    return {kind: list(columns) for kind, columns in kinds.items() if columns}
+
+
+def feature_schema(spec: RegisterSpec) -> dict[str, Any]:
+    """The features a version reads, for its ``features.json``."""
     return {
-        "spec": spec.to_dict(),
-        "spec_by_kind": {k: list(v) for k, v in kinds.items() if v},
-        "target": s.target,
-        "task": s.task,
+        "spec": spec.features.to_dict(),
+        "spec_by_kind": features_by_kind(spec.features),
+        "target": spec.target,
+        "task": spec.task,
     }
 
 
-def _input_schema(s: TrainSettings, ctx: StepContext) -> dict[str, Any]:
+def _input_schema(spec: RegisterSpec, ctx: StepContext) -> dict[str, Any]:
     """What serving needs to validate a request: each input column's rules, classes, example.
 
     Rules come from the data contract where it names the column; otherwise from the kind.
@@ -293,12 +312,12 @@ def _input_schema(s: TrainSettings, ctx: StepContext) -> dict[str, Any]:
     import pandas as pd
 
     rules: dict[str, Any] = {}
-    if s.contract is not None:
+    if "contract" in ctx.inputs:
         from modelyard.data.contract import load_contract
 
-        rules = {rule.name: rule for rule in load_contract(s.contract).columns}
+        rules = {rule.name: rule for rule in load_contract(ctx.input("contract")).columns}
     columns = []
-    for kind, names in feature_schema(s)["spec_by_kind"].items():
+    for kind, names in features_by_kind(spec.features).items():
         for name in names:
             rule = rules.get(name)
             column = ColumnRule(name=name, kind=kind, type=KIND_TYPES[kind])
@@ -308,8 +327,8 @@ def _input_schema(s: TrainSettings, ctx: StepContext) -> dict[str, Any]:
                     name, kind, rule.type, rule.nullable, rule.min, rule.max, allowed
                 )
             columns.append(column.to_dict())
-    test = pd.read_parquet(ctx.input("test.parquet"), columns=list(s.features.columns))
+    test = pd.read_parquet(ctx.input("test.parquet"), columns=list(spec.features.columns))
     example = json.loads(test.head(1).to_json(orient="records", date_format="iso"))[0]
     fit = read_json(ctx.input("fit.json"))
-    return {**feature_schema(s), "columns": columns, "classes": fit.get("classes"),
+    return {**feature_schema(spec), "columns": columns, "classes": fit.get("classes"),
             "example": example}  # fmt: skip

@@ -1,13 +1,18 @@
-"""Run steps in order, skipping those whose inputs, config and code have not changed.
+"""Run steps in order, skipping those whose spec, inputs and code have not changed.
 
-A step is a plain function with declared inputs and outputs. Its cache key hashes its code
-version, its config slice and the digests of its inputs. Outputs are files in a folder named by
-that key, made complete by a marker written last: a step killed half-way leaves no marker, so the
+A step is a module-level function ``run(spec, ctx, **ports)``: ``spec`` is a frozen dataclass
+built from the config, ``ctx`` gives its declared input files and the folder for its outputs,
+and ``ports`` are the services it talks to (the registry, say), which hold no settings. Its
+cache key hashes the step's name, every field of its spec, the digests of its inputs and its
+code version (``code_version``: the code it can reach and modelyard's version). A step sees
+nothing else, so a cached output cannot be stale. Outputs are files in a folder named by that
+key, made complete by a marker written last: a step killed half-way leaves no marker, so the
 next run starts again at the first step without one, and everything before it is reused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import json
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from modelyard.errors import ModelyardError, PipelineError
+from modelyard.pipelines.code_version import code_version
 
 MARKER = "_complete.json"
 log = logging.getLogger(__name__)
@@ -29,12 +35,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class StepContext:
-    """What a running step sees: its inputs (files) and the folder for its outputs."""
+    """What a running step sees besides its spec: its input files and its output folder."""
 
     name: str
     out: Path
     inputs: Mapping[str, Path]
-    params: Mapping[str, Any]
 
     def input(self, name: str) -> Path:
         """Return the path of input ``name``."""
@@ -53,32 +58,43 @@ class StepContext:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One step: ``run(ctx)`` writes each of ``outputs`` into ``ctx.out``.
+    """One step: ``run(spec, ctx, **ports)`` writes each of ``outputs`` into ``ctx.out``.
 
     Inputs name outputs of earlier steps, or external files given to ``run_pipeline``.
-    ``params`` is the step's config slice (JSON-able), part of its cache key. A step with
-    ``cache=False`` always runs (reading a database, say); ``is_valid`` can veto a cached result
-    (for example when the registry no longer has the version a cached step recorded).
+    ``spec`` is a frozen dataclass instance; each of its fields is part of the cache key.
+    ``run`` must be a function defined at the top of a module (no lambda, closure or partial),
+    so it reads nothing but its spec, its inputs and its ``ports``. Ports are effects, not
+    settings: they are not part of the key, so a step that reads one (the registry's current
+    champion, say) is ``cache=False``, and a cached step can check through ``is_valid``
+    (called like ``run``) that what it recorded still holds. ``version`` replaces the computed
+    code version (for code outside a module, in tests).
     """
 
     name: str
-    run: Callable[[StepContext], None]
+    run: Callable[..., None]
+    spec: Any
     outputs: tuple[str, ...]
     inputs: tuple[str, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)
+    ports: Mapping[str, Any] = field(default_factory=dict)
     cache: bool = True
     version: str | None = None
-    is_valid: Callable[[StepContext], bool] | None = None
+    is_valid: Callable[..., bool] | None = None
+
+    def __post_init__(self) -> None:
+        _check_function(self.name, self.run)
+        _check_spec(self.name, self.spec)
 
     def code_version(self) -> str:
-        """The step's code version: given, or a hash of its function's source."""
-        if self.version is not None:
-            return self.version
-        try:
-            source = inspect.getsource(self.run)
-        except (OSError, TypeError):
-            source = getattr(self.run, "__qualname__", repr(self.run))
-        return hashlib.sha256(source.encode()).hexdigest()[:16]
+        """The step's code version: given, or computed from the code it can reach."""
+        return self.version if self.version is not None else code_version(self.run)
+
+    def call(self, ctx: StepContext) -> None:
+        """Run the step into ``ctx.out``."""
+        self.run(self.spec, ctx, **self.ports)
+
+    def still_valid(self, ctx: StepContext) -> bool:
+        """Whether a cached result in ``ctx.out`` may be reused."""
+        return self.is_valid is None or self.is_valid(self.spec, ctx, **self.ports)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +163,9 @@ def run_pipeline(
                 digests[name] = digest_path(path)
         key = cache_key(step, {name: digests[name] for name in step.inputs})
         folder = cache_dir / step.name / key
-        ctx = StepContext(step.name, folder, inputs, step.params)
+        ctx = StepContext(step.name, folder, inputs)
         start = time.perf_counter()
-        cached = use_cache and step.cache and _is_complete(folder, step) and _still_valid(step, ctx)
+        cached = use_cache and step.cache and _is_complete(folder, step) and step.still_valid(ctx)
         if not cached:
             observer.started(step)
             folder = _run_step(step, inputs, folder, replace=not (use_cache and step.cache))
@@ -164,15 +180,34 @@ def run_pipeline(
 
 
 def cache_key(step: Step, input_digests: Mapping[str, str]) -> str:
-    """Hash a step's name, code version, config slice and input digests."""
+    """Hash a step's name, code version, spec fields and input digests."""
     payload = {
         "step": step.name,
         "code": step.code_version(),
-        "params": step.params,
+        "spec": spec_fields(step.spec),
         "inputs": dict(sorted(input_digests.items())),
     }
-    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def spec_fields(spec: Any) -> dict[str, Any]:
+    """A spec as canonical JSON-able data: its type, and every field (nested specs too)."""
+    fields = json.loads(json.dumps(dataclasses.asdict(spec), sort_keys=True, default=_jsonable))
+    return {"type": f"{type(spec).__module__}.{type(spec).__qualname__}", "fields": fields}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(
+        f"Spec field value {value!r} ({type(value).__name__}) has no canonical form for the cache "
+        "key. Use str, int, float, bool, None, Path, tuples, dicts or nested frozen dataclasses."
+    )
 
 
 def digest_path(path: Path) -> str:
@@ -219,8 +254,24 @@ def _is_complete(folder: Path, step: Step) -> bool:
     return all(name in recorded and (folder / name).exists() for name in step.outputs)
 
 
-def _still_valid(step: Step, ctx: StepContext) -> bool:
-    return step.is_valid is None or step.is_valid(ctx)
+def _check_function(name: str, function: Callable[..., None]) -> None:
+    """Refuse a step function that could read something besides its spec and inputs."""
+    if not inspect.isfunction(function) or "<" in function.__qualname__ or function.__closure__:
+        raise PipelineError(
+            f"Step {name!r} runs {function!r}, which is not a function defined at the top of a "
+            "module (a lambda, closure, partial or method can hold settings the cache key does "
+            "not see). Define it with `def` at module level, put its settings in its spec and "
+            "the services it talks to in its ports."
+        )
+
+
+def _check_spec(name: str, spec: Any) -> None:
+    params = getattr(type(spec), "__dataclass_params__", None)
+    if isinstance(spec, type) or params is None or not params.frozen:
+        raise PipelineError(
+            f"Step {name!r} has spec {spec!r}, which is not a frozen dataclass instance. "
+            "Give each step a @dataclass(frozen=True) spec built once from the config."
+        )
 
 
 def _run_step(step: Step, inputs: Mapping[str, Path], folder: Path, *, replace: bool) -> Path:
@@ -234,7 +285,7 @@ def _run_step(step: Step, inputs: Mapping[str, Path], folder: Path, *, replace: 
     folder.parent.mkdir(parents=True, exist_ok=True)
     private = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        _execute(step, StepContext(step.name, private, inputs, step.params))
+        _execute(step, StepContext(step.name, private, inputs))
     except BaseException:
         shutil.rmtree(private, ignore_errors=True)
         raise
@@ -243,7 +294,7 @@ def _run_step(step: Step, inputs: Mapping[str, Path], folder: Path, *, replace: 
 
 def _execute(step: Step, ctx: StepContext) -> None:
     try:
-        step.run(ctx)
+        step.call(ctx)
     except ModelyardError:
         raise
     except Exception as exc:

@@ -1,14 +1,18 @@
 """The training pipeline: ingest → validate → split → (search) → fit → evaluate → export →
-register → gate → model card, tracked in one MLflow run.
+register → gate → model card, tracked in one run.
 
-The data and model steps are cached by content; registering, gating and the card talk to the
-registry, whose state can change between runs, so gating and the card always run and a cached
-registration is checked against the registry before it is reused.
+Each step gets its own spec from ``TrainSpecs`` (see ``pipelines.specs``) and its declared
+inputs; the data and model steps are cached by spec, input digests and code version.
+Registering, gating and the card talk to the registry, whose state can change between runs, so
+gating and the card always run and a cached registration is checked against the registry
+before it is reused. The tracker and the registry are ports (``pipelines.ports``): the project
+passes MLflow's, tests pass in-memory fakes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,18 +23,18 @@ from modelyard.pipelines.registry_steps import (
     CHALLENGER,
     CHAMPION,
     card,
-    feature_schema,
     gate,
     register,
     still_registered,
 )
 from modelyard.pipelines.runner import Observer, Step, StepResult, run_pipeline
-from modelyard.pipelines.train_steps import TrainSettings, read_json
+from modelyard.pipelines.train_steps import read_json
 
 if TYPE_CHECKING:
     from modelyard.evaluation.gates import GateReport
-    from modelyard.tracking.registry import Registry
-    from modelyard.tracking.runs import RunHandle
+    from modelyard.pipelines.ports import Registry, Run, Tracker
+    from modelyard.pipelines.specs import TrainSpecs
+    from modelyard.training.search import TrialRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,63 +80,66 @@ class TrainResult:
 
 
 def train(
-    s: TrainSettings, *, use_cache: bool = True, observer: Observer | None = None
+    specs: TrainSpecs,
+    *,
+    tracker: Tracker,
+    registry: Registry,
+    use_cache: bool = True,
+    observer: Observer | None = None,
 ) -> TrainResult:
     """Run the training pipeline and return what was registered and promoted."""
+    from modelyard.evaluation.gates import GateReport
     from modelyard.tracking.lineage import lineage_tags
-    from modelyard.tracking.mlflow_store import Tracker
-    from modelyard.tracking.registry import Registry
 
     start = time.perf_counter()
-    tracker = Tracker(s.tracking_uri, experiment=s.model_name, artifact_root=s.artifact_root)
-    registry = Registry(s.tracking_uri)
-    lineage = lineage_tags(config_hash=s.config_hash, data_digest="pending", project_root=s.root)
-    with tracker.start_run("train", tags={**lineage, **s.lineage}) as run:
-        run.log_params(_params(s))
+    name = specs.model_name
 
-        def on_trial(record: Any) -> None:
+    def lineage(digest: str) -> dict[str, str]:
+        return lineage_tags(
+            config_hash=specs.config_hash, data_digest=digest, project_root=specs.card.project_root
+        )
+
+    with tracker.start_run("train", tags={**lineage("pending"), **specs.lineage}) as run:
+        run.log_params(run_params(specs))
+
+        def on_trial(record: TrialRecord) -> None:
             with tracker.start_run(f"trial-{record.number}", nested=True) as child:
                 child.log_params(record.params)
                 child.set_tags({"modelyard.trial_state": record.state})
-                if record.value is not None:
-                    child.log_metrics({s.primary_metric: record.value})
+                if record.value is not None and specs.search is not None:
+                    child.log_metrics({specs.search.metric: record.value})
 
         pipeline = run_pipeline(
-            build_steps(s, run, registry, on_trial),
-            cache_dir=s.cache_dir,
-            external=_external(s),
+            build_steps(specs, run=run, registry=registry, on_trial=on_trial),
+            cache_dir=specs.cache_dir,
+            external=external_inputs(specs),
             use_cache=use_cache,
             observer=observer,
         )
         registered = read_json(pipeline["registered.json"])
-        gate = read_json(pipeline["gate.json"])
+        gated = read_json(pipeline["gate.json"])
         metrics = read_json(pipeline["metrics.json"])
         snapshot = read_json(pipeline["snapshot.json"])
         run.log_metrics({f"{split}_{k}": v for split, ms in metrics.items() for k, v in ms.items()})
-        run.log_dataset(name="training", digest=snapshot["digest"], source=_source(s))
+        run.log_dataset(name="training", digest=snapshot["digest"], source=specs.card.source)
         run.set_tags(
             {
-                **lineage_tags(
-                    config_hash=s.config_hash, data_digest=snapshot["digest"], project_root=s.root
-                ),
-                "modelyard.model": s.model_name,
+                **lineage(snapshot["digest"]),
+                "modelyard.model": name,
                 "modelyard.version": registered["version"],
-                "modelyard.promoted": gate["promoted"],
+                "modelyard.promoted": gated["promoted"],
                 "modelyard.cached": pipeline.all_cached,
             }
         )
-    from modelyard.evaluation.gates import GateReport
-
-    report = GateReport.from_dict(gate["report"])
-    card_dir = s.cards_dir / s.model_name / f"v{registered['version']}"
+    card_dir = specs.card.cards_dir / name / f"v{registered['version']}"
     return TrainResult(
-        model=s.model_name,
+        model=name,
         version=registered["version"],
         run_id=run.run_id,
-        promoted=gate["promoted"],
-        champion=registry.get_alias(s.model_name, CHAMPION),
-        previous_champion=gate["champion_before"],
-        gates=report,
+        promoted=gated["promoted"],
+        champion=registry.get_alias(name, CHAMPION),
+        previous_champion=gated["champion_before"],
+        gates=GateReport.from_dict(gated["report"]),
         metrics=metrics,
         onnx=read_json(pipeline["onnx"] / "onnx.json"),
         card=(card_dir / "model_card.md", card_dir / "model_card.html"),
@@ -144,144 +151,108 @@ def train(
 SPLIT_FILES = tuple(f"{name}.parquet" for name in SPLITS)
 
 
-def data_steps(s: TrainSettings) -> list[Step]:
-    """Ingest (contract enforced) and split: the steps every pipeline starts with."""
-    ingest_inputs = tuple(_external(s))
+def data_steps(specs: TrainSpecs) -> list[Step]:
+    """Ingest (contract enforced) and split: the steps every pipeline starts with.
+
+    Ingest is cached only when the source is a local file, whose content is then its input.
+    """
+    ingest_inputs = tuple(external_inputs(specs))
     return [
         Step(
-            "ingest", lambda ctx: steps.ingest(s, ctx), version=_code(steps.ingest),
-            inputs=ingest_inputs, outputs=("dataset.parquet", "snapshot.json"),
-            params={"source": _source_params(s), **({"window": s.window} if s.window else {})},
-            cache="source" in ingest_inputs,
+            "ingest", steps.ingest, specs.ingest, inputs=ingest_inputs,
+            outputs=("dataset.parquet", "snapshot.json"), cache="source" in ingest_inputs,
         ),
-        Step(
-            "split", lambda ctx: steps.split(s, ctx), version=_code(steps.split),
-            inputs=("dataset.parquet",), outputs=SPLIT_FILES,
-            params={**s.split, "target": s.target, "timestamp": s.timestamp},
-        ),
+        Step("split", steps.split, specs.split, inputs=("dataset.parquet",), outputs=SPLIT_FILES),
     ]  # fmt: skip
 
 
-def prepare_splits(s: TrainSettings, observer: Observer | None = None) -> dict[str, Path]:
+def prepare_splits(specs: TrainSpecs, observer: Observer | None = None) -> dict[str, Path]:
     """Ingest and split (from cache when unchanged); return each split's file."""
     result = run_pipeline(
-        data_steps(s), cache_dir=s.cache_dir, external=_external(s), observer=observer
+        data_steps(specs),
+        cache_dir=specs.cache_dir,
+        external=external_inputs(specs),
+        observer=observer,
     )
     return {name.removesuffix(".parquet"): result[name] for name in SPLIT_FILES}
 
 
-def build_steps(s: TrainSettings, run: RunHandle, registry: Registry, on_trial: Any) -> list[Step]:
-    """The pipeline's steps, wired by their inputs and outputs."""
-    fit_inputs = ("train.parquet", "valid.parquet") + (("best_params.json",) if s.search else ())
-    wanted = (*SPLIT_FILES, "model", "fit.json")
-    pipeline = data_steps(s)
-    if s.search:
+def build_steps(
+    specs: TrainSpecs,
+    *,
+    run: Run,
+    registry: Registry,
+    on_trial: Callable[[TrialRecord], None],
+) -> list[Step]:
+    """The pipeline's steps, each with its spec, wired by their inputs and outputs."""
+    contract = ("contract",) if specs.contract is not None else ()
+    pipeline = data_steps(specs)
+    fit_inputs: tuple[str, ...] = ("train.parquet",)
+    if specs.search is not None:
         pipeline.append(
             Step(
-                "search", lambda ctx: steps.search(s, ctx, on_trial), version=_code(steps.search),
-                inputs=("train.parquet", "valid.parquet"),
-                outputs=("best_params.json", "trials.json"), params=_model_params(s, search=True),
+                "search", steps.search, specs.search, inputs=("train.parquet", "valid.parquet"),
+                outputs=("best_params.json", "trials.json"), ports={"on_trial": on_trial},
             )
         )  # fmt: skip
+        fit_inputs = ("train.parquet", "valid.parquet", "best_params.json")
     pipeline += [
+        Step("fit", steps.fit, specs.fit, inputs=fit_inputs, outputs=("model", "fit.json")),
         Step(
-            "fit", lambda ctx: steps.fit(s, ctx), version=_code(steps.fit),
-            inputs=fit_inputs, outputs=("model", "fit.json"), params=_model_params(s),
+            "evaluate", steps.evaluate, specs.evaluate,
+            inputs=("model", "fit.json", "valid.parquet", "test.parquet"),
+            outputs=("metrics.json", "slices.json", "importances.json", "plots",
+                     "test_predictions.parquet"),
         ),
         Step(
-            "evaluate", lambda ctx: steps.evaluate(s, ctx), version=_code(steps.evaluate),
-            inputs=wanted, outputs=("metrics.json", "slices.json", "importances.json", "plots",
-                                    "test_predictions.parquet"),
-            params={"slices": list(s.slices), "task": s.task},
+            "export", steps.export, specs.export, inputs=("model", "test.parquet"),
+            outputs=("onnx",),
         ),
         Step(
-            "export", lambda ctx: steps.export(s, ctx), version=_code(steps.export),
-            inputs=("model", "test.parquet"), outputs=("onnx",),
-            params={"export_onnx": s.export_onnx},
-        ),
-        Step(
-            "register", lambda ctx: register(s, run, registry, ctx), version=_code(register),
+            "register", register, specs.register,
             inputs=("model", "onnx", "metrics.json", "slices.json", "importances.json", "plots",
                     "snapshot.json", "fit.json", "train.parquet", "test.parquet",
-                    "test_predictions.parquet"),
-            outputs=("registered.json",), params={"model": s.model_name},
-            is_valid=lambda ctx: still_registered(s, registry, ctx),
+                    "test_predictions.parquet", *contract),
+            outputs=("registered.json",), ports={"run": run, "registry": registry},
+            is_valid=still_registered,
         ),
         Step(
-            "gate", lambda ctx: gate(s, registry, ctx), version=_code(gate),
-            inputs=("registered.json", "metrics.json", "test.parquet"), outputs=("gate.json",),
-            cache=False,
+            "gate", gate, specs.gate, inputs=("registered.json", "metrics.json", "test.parquet"),
+            outputs=("gate.json",), ports={"registry": registry}, cache=False,
         ),
         Step(
-            "card", lambda ctx: card(s, run, ctx), version=_code(card),
+            "card", card, specs.card,
             inputs=("registered.json", "gate.json", "metrics.json", "slices.json", "plots",
-                    "snapshot.json", "train.parquet", "fit.json"),
-            outputs=("card",), cache=False,
+                    "snapshot.json", "train.parquet"),
+            outputs=("card",), ports={"run": run}, cache=False,
         ),
     ]  # fmt: skip
     return pipeline
 
 
-# --- small pieces -------------------------------------------------------------------------------
-
-
-def _external(s: TrainSettings) -> dict[str, Path]:
+def external_inputs(specs: TrainSpecs) -> dict[str, Path]:
+    """The files the pipeline starts from: the contract, and the source when it is a local file."""
     external: dict[str, Path] = {}
-    if s.contract is not None:
-        external["contract"] = s.contract
-    uri = s.source.uri
-    if uri and not s.source.query and "://" not in uri and not any(c in uri for c in "*?["):
-        path = s.root / uri
+    if specs.contract is not None:
+        external["contract"] = specs.contract
+    source, root = specs.ingest.source, specs.ingest.base_dir
+    uri = source.uri
+    if uri and not source.query and "://" not in uri and not any(c in uri for c in "*?["):
+        path = root / uri
         if path.is_file():
             external["source"] = path
     return external
 
 
-def _source(s: TrainSettings) -> str:
-    from modelyard.pipelines.data import describe_source
-
-    return describe_source(s.source)
-
-
-def _source_params(s: TrainSettings) -> dict[str, Any]:
-    source = s.source
+def run_params(specs: TrainSpecs) -> dict[str, Any]:
+    """The params a training run logs: the model, its features and how the data was split."""
+    fit = specs.fit
     return {
-        "uri": source.uri,
-        "query": source.query,
-        "format": source.format,
-        "url": _source(s) if source.url else None,
-        "options": dict(source.options),
+        "model_type": fit.model_type,
+        **{f"model.{k}": v for k, v in fit.params.items()},
+        "split": specs.split.strategy,
+        "search": specs.search is not None,
+        "features": ",".join(fit.features.columns),
+        "target": fit.target,
+        "seed": fit.seed,
     }
-
-
-def _model_params(s: TrainSettings, *, search: bool = False) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "task": s.task, "type": s.model_type, "params": dict(s.params), "seed": s.seed,
-        "features": feature_schema(s)["spec"], "target": s.target,
-    }  # fmt: skip
-    if search or s.search:
-        params["search"] = {
-            "trials": s.search_trials, "timeout_s": s.search_timeout_s,
-            "space": dict(s.search_space), "validation": s.validation, "folds": s.folds,
-            "metric": s.primary_metric,
-        }  # fmt: skip
-    return params
-
-
-def _params(s: TrainSettings) -> dict[str, Any]:
-    return {
-        "model_type": s.model_type,
-        **{f"model.{k}": v for k, v in s.params.items()},
-        "split": s.split.get("strategy"),
-        "search": s.search,
-        "features": ",".join(s.features.columns),
-        "target": s.target,
-        "seed": s.seed,
-    }
-
-
-def _code(function: Any) -> str:
-    import hashlib
-    import inspect
-
-    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
