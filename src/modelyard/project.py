@@ -306,30 +306,16 @@ class Project:
 
         The model defaults to ``serving.model``, else the registered model's ``champion``.
         """
-        from modelyard.serving.settings import ServeSettings, split_keys
+        from modelyard.serving.settings import ServeSettings
 
         s = self.config.serving
-        return ServeSettings(
-            model=model or s.model or f"{self.config.model_name}@champion",
-            tracking_uri=self.tracking_uri,
-            store=self.paths.store,
-            host=host or s.host,
-            port=s.port if port is None else port,
-            workers=workers or s.workers,
-            api_keys=split_keys(s.api_keys),
-            allowed_hosts=tuple(s.allowed_hosts),
-            max_body_bytes=s.max_body_bytes,
-            max_batch_rows=s.max_batch_rows,
-            max_concurrency=s.max_concurrency,
-            max_queue=s.max_queue,
-            request_timeout_s=s.request_timeout_s,
-            watch_interval_s=s.watch_interval_s,
-            grace_period_s=s.grace_period_s,
-            drain_delay_s=s.drain_delay_s,
-            prediction_log=s.prediction_log,
-            log_flush_s=s.log_flush_s,
-            access_log=s.access_log,
+        settings = ServeSettings(
+            model or s.model or f"{self.config.model_name}@champion",
+            self.tracking_uri,
+            self.paths.store,
+            s,  # the section as it is: its defaults are the schema's
         )
+        return settings.with_overrides(host=host, port=port, workers=workers)
 
     def monitor(
         self,

@@ -93,9 +93,20 @@ def free_port() -> int:
 class Server:
     """A `modelyard serve` process on a free 127.0.0.1 port, stopped by its PID."""
 
-    def __init__(self, project: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        project: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        admin: bool = False,
+        cpus: set[int] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_port = free_port() if admin else None
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}" if admin else None
+        if self.admin_port is not None:
+            args = (*args, "--admin-port", str(self.admin_port))
         self.log = project / f"serve-{self.port}.log"
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
@@ -105,6 +116,15 @@ class Server:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
+        if cpus is not None:
+            os.sched_setaffinity(self.process.pid, cpus)  # its threads inherit it
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory now."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS line")
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -221,3 +241,95 @@ def hammer(
     for thread in threads:
         thread.join(seconds + 30)
     return outcomes
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One raw HTTP exchange of the load generator."""
+
+    start: float
+    end: float
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    @property
+    def is_json_error_or_ok(self) -> bool:
+        """Whether the body is modelyard's JSON: a prediction, or the error schema."""
+        if self.headers.get("content-type") != "application/json":
+            return False
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return False
+        return "predictions" in body if self.status == 200 else set(body) == {"error"}
+
+
+def request_bytes(path: str, body: bytes, port: int, headers: dict[str, str]) -> bytes:
+    """A keep-alive HTTP/1.1 POST, ready to send."""
+    head = f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    head += f"content-length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+def closed_loop(
+    port: int, request: bytes, *, connections: int, seconds: float, max_requests: int
+) -> tuple[list[Reply], list[str]]:
+    """Send ``request`` over ``connections`` keep-alive connections, each sending the next
+    as soon as its answer is in, for ``seconds`` or ``max_requests`` in all (both bounds).
+
+    Returns the replies and the transport errors.
+    """
+    import asyncio
+
+    replies: list[Reply] = []
+    errors: list[str] = []
+
+    async def client(deadline: float, budget: list[int]) -> None:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError as error:
+            errors.append(repr(error))
+            return
+        try:
+            while time.monotonic() < deadline and budget[0] > 0:
+                budget[0] -= 1
+                start = time.monotonic()
+                writer.write(request)
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+                lines = head.decode("latin-1").split("\r\n")
+                status = int(lines[0].split()[1])
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, _, value = line.partition(":")
+                        headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length", "0"))
+                body = await asyncio.wait_for(reader.readexactly(length), 30)
+                replies.append(Reply(start, time.monotonic(), status, headers, body))
+                if headers.get("connection") == "close":
+                    return
+        except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:
+            errors.append(repr(error))
+        finally:
+            writer.close()
+
+    async def run() -> None:
+        deadline = time.monotonic() + seconds
+        budget = [max_requests]
+        await asyncio.gather(*(client(deadline, budget) for _ in range(connections)))
+
+    asyncio.run(run())
+    return replies, errors
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

@@ -23,6 +23,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="Port to bind.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes.")] = None,
+    admin_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Port for /health/* and /metrics apart from the API (serving.admin_port).",
+        ),
+    ] = None,
     project: ProjectOption = Path("."),
     env: EnvOption = None,
     verbose: VerboseOption = 0,
@@ -36,6 +44,7 @@ def serve(
     with exit_on_error():
         proj = open_project(project, env, verbose)
         settings = proj.serve_settings(model=model, host=host, port=port, workers=workers)
+        settings = settings.with_overrides(admin_port=admin_port)
         logging.getLogger("modelyard.serving").setLevel(
             logging.DEBUG if verbose > 1 else logging.INFO
         )

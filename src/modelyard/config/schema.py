@@ -162,30 +162,52 @@ class RegistryConfig(Section):
 class ServingConfig(Section):
     """``modelyard serve``: where it binds, who may call it, and its limits.
 
-    ``api_keys`` is a comma-separated list of secrets (use ``${VAR}``); ``allowed_hosts`` the
-    Host headers answered besides 127.0.0.1, localhost and ``host`` (``"*"``: any);
-    ``drain_delay_s`` how long readiness reports 503 after SIGTERM before new connections are
-    refused; ``log_flush_s`` the longest a logged prediction waits in memory before it is
-    written (monitoring sees it then); ``access_log`` whether each request gets a JSON line
-    on stderr.
+    The only place serving defaults are written: ``modelyard.serving.settings.ServeSettings``
+    holds this section as it is (see README, "How a serving setting takes effect").
+
+    ``api_keys`` is a comma-separated list of secrets (use ``${VAR}``) that open every route;
+    ``metrics_keys`` keys that may only scrape ``/metrics`` (give Prometheus one of these);
+    ``allowed_hosts`` the Host headers answered besides 127.0.0.1, localhost and ``host``
+    (``"*"``: any); ``admin_port`` a second listener for ``/health/*`` and ``/metrics`` that
+    saturating the main port cannot starve (probes and scrapers go there); ``docs_public``
+    serves ``/docs`` and ``/openapi.json`` without a key. Connections: a request's headers
+    must arrive within ``header_timeout_s`` of the connection opening (or of the previous
+    response), its body within ``body_timeout_s`` of its headers; an idle keep-alive
+    connection is closed after ``keepalive_s``; beyond ``max_connections`` open connections
+    new ones are closed at once. Requests: more than ``max_concurrency`` running plus
+    ``max_queue`` waiting get 503 with ``Retry-After``; ``request_timeout_s`` bounds reading,
+    validating and predicting (504 beyond). ``drain_delay_s`` how long readiness reports 503
+    after SIGTERM before new connections are refused; ``log_flush_s`` the longest a logged
+    prediction waits in memory before it is written (monitoring sees it then); ``access_log``
+    whether each request gets a JSON line on stderr.
     """
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    admin_port: Annotated[int, Field(ge=0, le=65535)] | None = None
     workers: Annotated[int, Field(ge=1)] = 1
     api_keys: str = ""
+    metrics_keys: str = ""
     allowed_hosts: list[str] = Field(default_factory=list)
+    docs_public: bool = False
     model: str | None = None
     max_body_bytes: Annotated[int, Field(gt=0)] = 10 * 1024 * 1024
     max_batch_rows: Annotated[int, Field(gt=0)] = 10_000
     max_concurrency: Annotated[int, Field(gt=0)] = 64
     max_queue: Annotated[int, Field(ge=0)] = 256
+    max_connections: Annotated[int, Field(gt=0)] = 4096
     request_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    header_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    body_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    keepalive_s: Annotated[float, Field(gt=0)] = 5.0
     watch_interval_s: Annotated[float, Field(gt=0)] = 5.0
     grace_period_s: Annotated[float, Field(gt=0)] = 30.0
     drain_delay_s: Annotated[float, Field(ge=0)] = 1.0
     prediction_log: bool = True
     log_flush_s: Annotated[float, Field(gt=0)] = 10.0
+    log_flush_rows: Annotated[int, Field(gt=0)] = 5_000
+    log_queue_size: Annotated[int, Field(gt=0)] = 20_000
+    log_queue_bytes: Annotated[int, Field(gt=0)] = 64 * 1024 * 1024
     access_log: bool = True
 
 

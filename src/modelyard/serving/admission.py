@@ -1,8 +1,11 @@
-"""Bounded admission: ``max_concurrency`` predictions at once, ``max_queue`` more waiting.
+"""Bounded admission: ``max_concurrency`` slots, ``max_queue`` requests waiting for them.
 
-Anything beyond is refused at once (503 with ``Retry-After``): requests never queue without a
-bound. Waiters are served first come, first served; a freed slot is handed straight to the
-oldest waiter.
+A prediction request holds its slots from before its body is read until its answer is ready,
+so reading, validating and predicting are all bounded. It takes one slot per started
+``SLOT_BYTES`` of body (a one-record request takes one; a 2.5 MB batch forty, up to all of
+them): bodies held in memory are bounded by the slots, whatever their size. Anything beyond
+the queue is refused at once (503 with ``Retry-After``): requests never queue without a bound.
+Waiters are served first come, first served; freed slots go straight to the oldest waiter.
 """
 
 from __future__ import annotations
@@ -10,62 +13,80 @@ from __future__ import annotations
 import asyncio
 import collections
 
+SLOT_BYTES = 64 * 1024
+
 
 class OverloadedError(Exception):
-    """No prediction slot is free and the queue is full."""
+    """No slot is free and the queue is full."""
 
 
 class Admission:
-    """Prediction slots on one event loop. Each ``acquire`` (or true ``try_acquire``) must be
-    paired with one ``release``.
+    """Slots on one event loop. Each ``acquire`` (or true ``try_acquire``) of ``weight`` slots
+    must be paired with one ``release`` of the same weight.
 
     Args:
-        max_concurrency: Predictions running at once.
-        max_queue: Predictions allowed to wait for a slot.
+        max_concurrency: Slots.
+        max_queue: Requests allowed to wait for slots.
     """
 
     def __init__(self, max_concurrency: int, max_queue: int) -> None:
         self.max_concurrency, self.max_queue = max_concurrency, max_queue
         self.running = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._waiters: collections.deque[tuple[asyncio.Future[None], int]] = collections.deque()
 
     @property
     def waiting(self) -> int:
         return len(self._waiters)
 
-    def try_acquire(self) -> bool:
-        """Take a free slot if there is one and nobody is waiting for it."""
-        if self.running < self.max_concurrency and not self._waiters:
-            self.running += 1
+    def weight(self, body_bytes: int | None) -> int:
+        """Return the slots a body of ``body_bytes`` takes (unknown length: all of them)."""
+        if body_bytes is None:
+            return self.max_concurrency
+        return min(1 + body_bytes // SLOT_BYTES, self.max_concurrency)
+
+    def try_acquire(self, weight: int = 1) -> bool:
+        """Take ``weight`` free slots if there are and nobody is waiting for them."""
+        if self.running + weight <= self.max_concurrency and not self._waiters:
+            self.running += weight
             return True
         return False
 
-    async def acquire(self) -> None:
-        """Take a slot, waiting in the bounded queue when none is free.
+    async def acquire(self, weight: int = 1) -> None:
+        """Take ``weight`` slots, waiting in the bounded queue when they are not free.
 
         Raises:
-            OverloadedError: No slot is free and ``max_queue`` requests already wait.
+            OverloadedError: The slots are not free and ``max_queue`` requests already wait.
         """
-        if self.try_acquire():
+        if self.try_acquire(weight):
             return
         if len(self._waiters) >= self.max_queue:
             raise OverloadedError
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        entry = (waiter, weight)
+        self._waiters.append(entry)
         try:
-            await waiter  # resolved by release, which hands its slot over
+            await waiter  # resolved by release, which hands the slots over
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
-                self.release()  # the slot arrived as we were cancelled: pass it on
-            elif waiter in self._waiters:  # release may have dropped it already
-                self._waiters.remove(waiter)
+                self.release(weight)  # the slots arrived as we were cancelled: pass them on
+            elif entry in self._waiters:  # release may have dropped it already
+                self._waiters.remove(entry)
+                self._wake()  # a heavy waiter leaving may let lighter ones in
             raise
 
-    def release(self) -> None:
-        """Give a slot back: to the oldest waiter, else to the pool."""
+    def release(self, weight: int = 1) -> None:
+        """Give ``weight`` slots back: to the oldest waiters that fit, else to the pool."""
+        self.running -= weight
+        self._wake()
+
+    def _wake(self) -> None:
         while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+            waiter, weight = self._waiters[0]
+            if waiter.done():
+                self._waiters.popleft()
+                continue
+            if self.running + weight > self.max_concurrency:
                 return
-        self.running -= 1
+            self._waiters.popleft()
+            self.running += weight
+            waiter.set_result(None)

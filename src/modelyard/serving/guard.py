@@ -3,13 +3,17 @@ access log, and the dispatch of the hot route.
 
 Plain ASGI (no ``BaseHTTPMiddleware``), so it costs a few microseconds a request:
 
-- a Host header outside the allowlist gets 400 (the header is never echoed);
+- a Host header outside the allowlist gets 400 (the header is never echoed), and so do two
+  Host headers (RFC 9112) and an absolute-form target (``GET http://host/...``) whose host is
+  outside it (the protocol puts that host in ``scope["state"]["authority"]``);
 - a body over ``max_body_bytes`` gets 413, from ``Content-Length`` before it is read, or while
   a chunked body streams in;
 - every response carries ``X-Request-ID`` (32 random hex digits, generated here; a client's own
   id is ignored), also in ``request.state.request_id``;
 - each request is counted and timed by route template, method, status and model version, and
   logged as one JSON line on ``modelyard.serving.access`` (see ``access_log``);
+- a client gone before its answer is recorded as 499 (nginx's convention), one whose body
+  came too late as 408, never as a 5xx;
 - a request whose method and path are in ``fast_routes`` (``POST /v1/predict``) goes straight
   to that plain ASGI app, past FastAPI's routing; everything else goes to the app.
 """
@@ -20,11 +24,13 @@ import os
 import time
 from collections.abc import Mapping
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelyard.serving.access_log import AccessLog
 from modelyard.serving.metrics import ServingMetrics
-from modelyard.serving.problems import problem_response
+from modelyard.serving.problems import CLIENT_GONE, problem_response
+from modelyard.serving.protocol import AUTHORITY_KEY, TIMED_OUT_KEY
 
 _REQUEST_ID = b"x-request-id"
 _MODEL_VERSION = b"x-model-version"
@@ -107,8 +113,11 @@ class ServingGuard:
         self, scope: Scope, receive: Receive, exchange: _Exchange, fast: ASGIApp | None
     ) -> None:
         send = exchange.send_with_id
-        host, length = _host_and_length(scope["headers"])
-        if not self.any_host and _host_name(host) not in self.allowed_hosts:
+        host, length, hosts = _host_and_length(scope["headers"])
+        authority = scope["state"].get(AUTHORITY_KEY)
+        if authority is not None:
+            host = authority.encode("latin-1")  # RFC 9112 3.2.2: the target's host wins
+        if hosts > 1 or (not self.any_host and host_name(host) not in self.allowed_hosts):
             response = problem_response(
                 400,
                 "invalid_host",
@@ -128,6 +137,12 @@ class ServingGuard:
             if exchange.started:
                 raise
             await self._too_large(scope, receive, send)
+        except ClientDisconnect:
+            exchange.status = CLIENT_GONE
+        if not exchange.started and exchange.status == 500:
+            exchange.status = CLIENT_GONE  # the app answered nothing: the client went away
+        if scope["state"].get(TIMED_OUT_KEY):
+            exchange.status = 408  # the protocol answered: the body came too late
 
     def _capped(self, receive: Receive) -> Receive:
         received = 0
@@ -187,18 +202,24 @@ class ServingGuard:
             )
 
 
-def _host_and_length(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, int | None]:
+def _host_and_length(
+    headers: list[tuple[bytes, bytes]],
+) -> tuple[bytes | None, int | None, int]:
+    """Return the Host header, the Content-Length and how many Host headers there are."""
     host: bytes | None = None
     length: int | None = None
+    hosts = 0
     for name, value in headers:
         if name == b"host":
             host = value
+            hosts += 1
         elif name == b"content-length" and value.isdigit():
             length = int(value)
-    return host, length
+    return host, length, hosts
 
 
-def _host_name(host: bytes | None) -> str:
+def host_name(host: bytes | None) -> str:
+    """Return a Host value's name, lower case, without port or IPv6 brackets."""
     if not host:
         return ""
     text = host.decode("latin-1").lower()

@@ -8,9 +8,18 @@ Names, all prefixed ``modelyard_``:
 - ``predictions_total`` by model version and class (classifiers), and
   ``prediction_value`` by model version (regressors, fixed symmetric buckets);
 - ``model_loads_total`` by outcome (``loaded``, ``integrity_error``, ``unsafe``, ``error``);
-- ``admission_rejections_total`` (503 for lack of a slot), ``log_dropped_total`` by log
-  (records dropped because the log queue was full), ``log_write_errors_total`` by log;
-- ``model_info`` (1 for the version serving now, by version and runtime).
+- ``admission_rejections_total`` (503 for lack of a slot, or at the door),
+  ``log_dropped_total`` by log (records dropped because the log queue was full),
+  ``log_write_errors_total`` by log;
+- ``connections_timed_out_total`` by phase (``headers``, ``body``: connections closed because
+  a request's headers or body came too late);
+- ``model_info`` (1 for the version serving now, by version and runtime);
+- and the standard ``process_*`` (CPU, memory, descriptors) and ``python_*`` (GC, version)
+  series.
+
+A client gone before its answer is counted with status ``499``, apart from the 5xx. Counters
+with labels start at 0 for every label value they can take (outcomes, logs, phases), so an
+``increase()`` alert sees their first event.
 """
 
 from __future__ import annotations
@@ -18,7 +27,16 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (
@@ -40,6 +58,9 @@ LATENCY_BUCKETS = (
 )
 VALUE_BUCKETS = (-1e4, -1e3, -1e2, -10.0, -1.0, 0.0, 1.0, 10.0, 1e2, 1e3, 1e4, 1e5)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+LOAD_OUTCOMES = ("loaded", "integrity_error", "unsafe", "error")
+LOGS = ("predictions", "feedback")
+TIMEOUT_PHASES = ("headers", "body")
 
 
 class ServingMetrics:
@@ -104,6 +125,22 @@ class ServingMetrics:
             ["model", "model_version", "runtime"],
             registry=r,
         )
+        self.timed_out = Counter(
+            "modelyard_connections_timed_out_total",
+            "Connections closed because a request's headers or body came too late.",
+            ["phase"],
+            registry=r,
+        )
+        for outcome in LOAD_OUTCOMES:
+            self.model_loads.labels(outcome)
+        for name in LOGS:
+            self.log_dropped.labels(name)
+            self.log_errors.labels(name)
+        for phase in TIMEOUT_PHASES:
+            self.timed_out.labels(phase)
+        ProcessCollector(registry=r)
+        r.register(_Forward(PLATFORM_COLLECTOR))
+        r.register(_Forward(GC_COLLECTOR))
         self._children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
         self._classes: dict[tuple[str, str], Any] = {}
 
@@ -150,3 +187,13 @@ class ServingMetrics:
     def render(self) -> bytes:
         """Return the Prometheus text exposition."""
         return generate_latest(self.registry)
+
+
+class _Forward:
+    """A process-wide collector (``python_info``, ``python_gc_*``) shown in this registry too."""
+
+    def __init__(self, collector: Any) -> None:
+        self.collector = collector
+
+    def collect(self) -> Any:
+        return self.collector.collect()

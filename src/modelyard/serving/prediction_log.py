@@ -1,8 +1,10 @@
 """Prediction and feedback logs, written off the hot path as date-partitioned Parquet.
 
 A request only appends one entry to a bounded in-memory queue (never blocking; a full queue
-drops the entry and counts it). A prediction's entry is its request body as received and its
-response body as sent, both already JSON, so the request path encodes nothing extra. A
+drops the entry and counts it). The queue is bounded in entries and in bytes (request and
+response bodies), so big batches cannot hold memory until the next flush. A prediction's
+entry is its request body as received and its response body as sent, both already JSON, so
+the request path encodes nothing extra. A
 background thread turns entries into rows and writes them every ``flush_rows`` rows or
 ``flush_s`` seconds, and once more at shutdown, to::
 
@@ -75,6 +77,7 @@ class ParquetLog:
         flush_rows: Rows that trigger a write.
         flush_s: Seconds after which buffered rows are written anyway.
         queue_size: Entries the queue holds; ``put`` drops beyond it.
+        queue_bytes: Body bytes the queue holds; ``put`` drops beyond it.
         on_drop: Called with 1 for each dropped entry.
         on_error: Called when a batch fails to write (the batch is lost, the log goes on).
     """
@@ -89,24 +92,27 @@ class ParquetLog:
         flush_rows: int,
         flush_s: float,
         queue_size: int,
+        queue_bytes: int = 64 * 1024 * 1024,
         on_drop: Callable[[], None] = lambda: None,
         on_error: Callable[[], None] = lambda: None,
     ) -> None:
         self.folder = Path(folder) / f"model={model}"
         self.schema, self._to_rows = schema, to_rows
         self.flush_rows, self.flush_s, self.queue_size = flush_rows, flush_s, queue_size
+        self.queue_bytes, self.queued_bytes = queue_bytes, 0
         # a deque polled by the writer, not a queue.Queue: no thread wake-up per request
         self._entries: collections.deque[Any] = collections.deque()
         self._on_drop, self._on_error = on_drop, on_error
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def put(self, entry: Any) -> bool:
-        """Queue ``entry`` for writing; False (and counted) when the queue is full."""
-        if len(self._entries) >= self.queue_size:
+    def put(self, entry: Any, size: int = 0) -> bool:
+        """Queue ``entry`` (``size`` bytes) for writing; False (and counted) when full."""
+        if len(self._entries) >= self.queue_size or self.queued_bytes + size > self.queue_bytes:
             self._on_drop()
             return False
-        self._entries.append(entry)
+        self.queued_bytes += size  # a race with the writer only misjudges the bound a little
+        self._entries.append((entry, size))
         return True
 
     def start(self) -> None:
@@ -128,26 +134,30 @@ class ParquetLog:
 
     def _run(self) -> None:
         pending: list[Row] = []
+        pending_bytes = 0
         deadline = time.monotonic() + self.flush_s
         while True:
             stopping = self._stop.wait(min(POLL_S, self.flush_s))
             converted = 0
             while self._entries:
+                entry, size = self._entries.popleft()
                 try:
-                    pending.extend(self._to_rows(self._entries.popleft()))
+                    pending.extend(self._to_rows(entry))
                 except Exception:  # one bad entry must not stop the log
                     log.exception("cannot log an entry to %s", self.folder)
+                pending_bytes += size
+                self.queued_bytes -= size
                 converted += 1
                 if converted % CHUNK == 0:
                     # hand the GIL back to the event loop between small chunks: otherwise it
                     # waits a whole switch interval (5 ms) for this thread, at every poll
                     time.sleep(0)
-                if len(pending) >= self.flush_rows:
+                if len(pending) >= self.flush_rows or pending_bytes >= self.queue_bytes // 4:
                     self._write(pending)
-                    pending = []
+                    pending, pending_bytes = [], 0
             if pending and (stopping or time.monotonic() >= deadline):
                 self._write(pending)
-                pending = []
+                pending, pending_bytes = [], 0
             if time.monotonic() >= deadline:
                 deadline = time.monotonic() + self.flush_s
             if stopping:

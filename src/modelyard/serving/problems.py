@@ -12,13 +12,17 @@ import http
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from modelyard.serving.auth import ApiKeys
 
 MAX_FIELDS = 20
 MAX_NAME = 100
@@ -96,8 +100,16 @@ def invalid_input(errors: list[Any], *, headers: Mapping[str, str] | None = None
     return ApiError(422, "invalid_input", message, fields=fields, headers=headers)
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Answer every error in the stable schema, 500s included."""
+CLIENT_GONE = 499
+
+
+def install_handlers(app: FastAPI, keys: ApiKeys | None = None) -> None:
+    """Answer every error in the stable schema, 500s included.
+
+    With ``keys``, a request for an unknown route or method that presents no valid key gets
+    401 like every other route (routes cannot be listed without a key). A client gone
+    mid-request is answered 499, which never reaches it and is logged as such, not as an error.
+    """
 
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -109,6 +121,14 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        headers = request.headers
+        if keys is not None and not keys.is_known(
+            headers.get("authorization"), headers.get("x-api-key")
+        ):
+            try:
+                keys.check(headers.get("authorization"), headers.get("x-api-key"))
+            except ApiError as error:
+                return error.response()
         phrase = http.HTTPStatus(exc.status_code).phrase
         messages = {
             404: "No such route; see /docs for the API.",
@@ -131,7 +151,11 @@ def install_handlers(app: FastAPI) -> None:
             headers={"X-Request-ID": request_id},
         )
 
+    async def on_disconnect(request: Request, exc: Exception) -> Response:
+        return Response(status_code=CLIENT_GONE)
+
     app.add_exception_handler(ApiError, on_problem)
+    app.add_exception_handler(ClientDisconnect, on_disconnect)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(ValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)

@@ -6,12 +6,18 @@ Each handler reads ``state.model`` once and uses that model throughout, so the
 ``POST /v1/predict`` is also a plain ASGI app, ``PredictEndpoint``, which the guard calls
 directly: FastAPI's routing, dependency solving and response classes cost more than the
 prediction itself. Its FastAPI route documents it and answers through the same code.
+
+A prediction's deadline (``request_timeout_s``) runs from the moment the app sees the request:
+waiting for admission, reading the body, validating and predicting all count, and a request
+past it is not validated or predicted any further (504). A client gone mid-body is not an
+error: nothing is answered, and the guard records status 499.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -23,8 +29,9 @@ from starlette.types import Receive, Scope, Send
 from modelyard.errors import FeatureError
 from modelyard.serving.admission import OverloadedError
 from modelyard.serving.auth import ApiKeys, api_key_guard
+from modelyard.serving.health import LIVE, model_readiness, readiness
 from modelyard.serving.metrics import CONTENT_TYPE
-from modelyard.serving.model import Outputs, Records, ServedModel
+from modelyard.serving.model import ServedModel
 from modelyard.serving.problems import ApiError, ErrorBody, invalid_input
 from modelyard.serving.schema import FeedbackResponse, ModelDescription, PredictResponse
 from modelyard.serving.state import ServingState
@@ -37,6 +44,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     for status, text in {
         400: "Host header not allowed.",
         401: "Missing or invalid API key.",
+        403: "The key lacks this route's scope.",
         404: "This server does not serve a model of that name.",
         413: "Body too large.",
         415: "Body is not JSON.",
@@ -45,7 +53,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         504: "The prediction timed out.",
     }.items()
 }
-_COMMON: dict[int | str, dict[str, Any]] = {status: _ERRORS[status] for status in (400, 401)}
+_COMMON: dict[int | str, dict[str, Any]] = {status: _ERRORS[status] for status in (400, 401, 403)}
 
 
 class PredictEndpoint:
@@ -58,8 +66,9 @@ class PredictEndpoint:
 
     def __init__(self, state: ServingState, keys: ApiKeys) -> None:
         self.state, self.keys = state, keys
+        self.timeout_s = state.settings.serving.request_timeout_s
         self._timeout_message = (
-            f"The prediction took longer than {state.settings.request_timeout_s:g} s "
+            f"The request took longer than {self.timeout_s:g} s to read and predict "
             "(serving.request_timeout_s)."
         )
 
@@ -80,6 +89,8 @@ class PredictEndpoint:
         except ApiError as error:
             await error.response()(scope, receive, send)
             return
+        except ClientDisconnect:
+            return  # nobody to answer: the guard records 499
         headers = [
             (b"content-length", str(len(payload)).encode()),
             _JSON_HEADER,
@@ -100,10 +111,27 @@ class PredictEndpoint:
         model = _current(state)
         headers = {"X-Model-Version": model.version_label}
         _check_json(content_type, headers)
-        raw = await _read_body(receive)
-        records = _validated(model.request, raw, headers)["records"]
+        admission = state.admission
+        weight = admission.weight(_content_length(scope["headers"]))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
         try:
-            outputs = await _predict(state, model, records)
+            async with asyncio.timeout_at(deadline):
+                if not admission.try_acquire(weight):
+                    await admission.acquire(weight)
+                try:
+                    raw = await _read_body(receive)
+                    if loop.time() >= deadline:  # validating would only waste the CPU
+                        raise TimeoutError
+                    records = _validated(model.request, raw, headers)["records"]
+                    if len(records) <= model.runtime.inline_rows:
+                        outputs = model.predict(records)
+                    else:
+                        if loop.time() >= deadline:
+                            raise TimeoutError
+                        outputs = await loop.run_in_executor(state.executor, model.predict, records)
+                finally:
+                    admission.release(weight)
         except OverloadedError:
             state.metrics.rejections.inc()
             raise ApiError(
@@ -126,18 +154,27 @@ class PredictEndpoint:
         return payload, model.version_label
 
 
-def build_routers(
-    state: ServingState, keys: ApiKeys
-) -> tuple[APIRouter, APIRouter, PredictEndpoint]:
-    """Return (health router, router of everything else, guarded by ``keys``, and the predict
-    endpoint as a plain ASGI app)."""
+@dataclass(frozen=True, slots=True)
+class Routers:
+    """The app's routers: public health probes, the ``predict``-scoped API, ``/metrics``
+    (``metrics`` scope), and the predict endpoint as a plain ASGI app."""
+
+    health: APIRouter
+    guarded: APIRouter
+    metrics: APIRouter
+    predict: PredictEndpoint
+
+
+def build_routers(state: ServingState, keys: ApiKeys) -> Routers:
+    """Return the app's routers, guarded by ``keys``."""
     health = APIRouter(tags=["health"])
     guarded = APIRouter(dependencies=[Depends(api_key_guard(keys))], responses=_COMMON)
+    scraped = APIRouter(dependencies=[Depends(api_key_guard(keys, "metrics"))], responses=_COMMON)
     endpoint = PredictEndpoint(state, keys)
 
     @health.get("/health/live", summary="Liveness: the event loop answers.")
-    async def live() -> dict[str, str]:
-        return {"status": "live"}
+    async def live() -> Response:
+        return _json(LIVE)
 
     @health.get(
         "/health/ready",
@@ -145,12 +182,7 @@ def build_routers(
         responses={503: _ERRORS[503]},
     )
     async def ready() -> Response:
-        model = state.model
-        if model is None or state.draining:
-            reason = "draining for shutdown" if state.draining else "no model loaded yet"
-            raise ApiError(503, "not_ready", f"Not ready: {reason}.")
-        body = {"status": "ready", "model": model.name, "version": model.version}
-        return Response(json.dumps(body).encode(), media_type=JSON)
+        return _json(readiness(state))
 
     @guarded.get(
         "/v1/models/{name}/ready",
@@ -159,20 +191,7 @@ def build_routers(
         responses={404: _ERRORS[404], 503: _ERRORS[503]},
     )
     async def model_ready(name: str) -> Response:
-        served = state.settings.model_ref.name
-        if name != served:
-            raise ApiError(
-                404,
-                "unknown_model",
-                f"This server serves {served!r} only; ask /v1/models/{served}/ready.",
-            )
-        model = state.model
-        if model is None or state.draining:
-            reason = "draining for shutdown" if state.draining else "not loaded yet"
-            raise ApiError(503, "not_ready", f"Model {served!r} is not ready: {reason}.")
-        body = {"status": "ready", "model": model.name, "version": model.version,
-                "alias": model.alias}  # fmt: skip
-        return Response(json.dumps(body).encode(), media_type=JSON)
+        return _json(model_readiness(state, name))
 
     @guarded.post(
         PREDICT_PATH,
@@ -218,39 +237,20 @@ def build_routers(
             json.dumps(model.describe(), default=str).encode(), media_type=JSON, headers=headers
         )
 
-    @guarded.get(
+    @scraped.get(
         "/metrics",
-        summary="Prometheus metrics.",
+        summary="Prometheus metrics (keys with the metrics scope may read them).",
         tags=["model"],
         responses={200: {"content": {CONTENT_TYPE: {}}}},
     )
     async def metrics() -> Response:
         return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
-    return health, guarded, endpoint
+    return Routers(health, guarded, scraped, endpoint)
 
 
-async def _predict(state: ServingState, model: ServedModel, records: Records) -> Outputs:
-    """Predict within the admission limits and the timeout (waiting included).
-
-    The common case, a free slot and a small batch on ONNX Runtime (tens of microseconds),
-    runs inline without arming a timer; anything that waits or runs in a thread is timed.
-    """
-    admission, inline = state.admission, len(records) <= model.runtime.inline_rows
-    if inline and admission.try_acquire():
-        try:
-            return model.predict(records)
-        finally:
-            admission.release()
-    async with asyncio.timeout(state.settings.request_timeout_s):
-        await admission.acquire()
-        try:
-            if inline:
-                return model.predict(records)
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(state.executor, model.predict, records)
-        finally:
-            admission.release()
+def _json(answer: tuple[int, bytes]) -> Response:
+    return Response(answer[1], status_code=answer[0], media_type=JSON)
 
 
 def _current(state: ServingState) -> ServedModel:
@@ -265,6 +265,13 @@ def _current(state: ServingState) -> ServedModel:
 async def _json_body(request: Request, headers: dict[str, str]) -> bytes:
     _check_json(request.headers.get("content-type"), headers)
     return await request.body()
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def _check_json(content_type: str | None, headers: dict[str, str]) -> None:

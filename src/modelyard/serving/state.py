@@ -63,7 +63,7 @@ class ServingState:
         if self.predictions is not None:
             entry = (request_id, time.time(), model.name, model.version, len(outputs), request,
                      response)  # fmt: skip
-            self.predictions.put(entry)
+            self.predictions.put(entry, len(request) + len(response))
 
     def record_feedback(self, model: ServedModel, label: dict[str, Any]) -> tuple[bool, bool]:
         """Queue a label; return (accepted, matched)."""

@@ -48,10 +48,10 @@ def load(versions: dict[str, Path]) -> Callable[..., ServedModel]:
 @pytest.fixture
 def settings(tmp_path: Path) -> ServeSettings:
     """Settings for an in-process app: the test client's host allowed, logs in tmp_path."""
-    return ServeSettings(
-        model="m@champion",
-        tracking_uri="sqlite:///unused.db",
-        store=tmp_path / "store",
+    return ServeSettings.of(
+        "m@champion",
+        "sqlite:///unused.db",
+        tmp_path / "store",
         allowed_hosts=("testserver",),
         max_batch_rows=100,
         log_flush_s=0.2,

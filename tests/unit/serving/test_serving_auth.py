@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 from serving_support import API_KEY, RECORD
 from starlette.routing import BaseRoute
 
-from modelyard.serving.app import PUBLIC_PATHS
+from modelyard.serving.app import ASSETS_PATH, HEALTH_PATHS
 from modelyard.serving.auth import matches, presented_key
 from modelyard.serving.model import ServedModel
 
 Serve = Callable[..., TestClient]
+PUBLIC_PATHS = HEALTH_PATHS | {ASSETS_PATH}
 BAD_CREDENTIALS = [
     pytest.param({}, id="none"),
     pytest.param({"authorization": "Bearer wrong-key-0123456789abcdef"}, id="bad-bearer"),
@@ -97,7 +98,7 @@ def test_a_valid_key_opens_every_route(guarded: TestClient, credentials: dict[st
 
 
 def test_health_probes_need_no_key(guarded: TestClient) -> None:
-    for path in PUBLIC_PATHS:
+    for path in HEALTH_PATHS:
         assert guarded.get(path).status_code == 200
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from modelyard.config.schema import ServingConfig
 from modelyard.errors import ServingError
 from modelyard.serving.settings import ModelRef, ServeSettings, parse_model_ref, split_keys
 
@@ -46,14 +50,12 @@ def test_bad_references_are_refused(text: str, pattern: str) -> None:
 
 
 def settings(**changes: object) -> ServeSettings:
-    return ServeSettings(
-        model="m@champion", tracking_uri="sqlite:///x.db", store=Path("s"), **changes
-    )  # type: ignore[arg-type]
+    return ServeSettings.of("m@champion", "sqlite:///x.db", Path("s"), **changes)
 
 
 def test_defaults_bind_loopback_without_keys() -> None:
     default = settings()
-    assert default.host == "127.0.0.1"
+    assert default.serving.host == "127.0.0.1"
     assert default.api_keys == ()
     assert default.host_allowlist == {"127.0.0.1", "localhost", "::1"}
 
@@ -61,7 +63,7 @@ def test_defaults_bind_loopback_without_keys() -> None:
 def test_public_bind_without_keys_is_refused() -> None:
     with pytest.raises(ServingError, match=r"without API keys.*Set serving.api_keys"):
         settings(host="0.0.0.0")
-    assert settings(host="0.0.0.0", api_keys=("k" * 32,)).host == "0.0.0.0"
+    assert settings(host="0.0.0.0", api_keys=("k" * 32,)).serving.host == "0.0.0.0"
 
 
 def test_short_keys_are_refused() -> None:
@@ -69,10 +71,35 @@ def test_short_keys_are_refused() -> None:
         settings(api_keys=("secret",))
 
 
-def test_keys_split_and_settings_travel_as_json() -> None:
+def test_keys_split_and_settings_travel_to_workers_by_pickle() -> None:
     keys = split_keys(" a-key-0123456789abcdef , ,b-key-0123456789abcdef")
     original = settings(api_keys=keys, allowed_hosts=("api.example",), port=9000)
 
     assert keys == ("a-key-0123456789abcdef", "b-key-0123456789abcdef")
-    assert ServeSettings.from_json(original.to_json()) == original
+    assert original.api_keys == keys
+    assert pickle.loads(pickle.dumps(original)) == original
     assert "api.example" in original.host_allowlist
+
+
+def test_settings_hold_the_schema_section_and_its_defaults() -> None:
+    """Defaults are written once, in the schema: the settings hold its section as it is."""
+    section = ServingConfig(log_flush_s=2.5)
+    held = ServeSettings("m@champion", "sqlite:///x.db", Path("s"), section)
+
+    assert held.serving is section
+    assert settings().serving == ServingConfig()
+    assert held.with_overrides(port=9001).serving.log_flush_s == 2.5
+    assert held.with_overrides(port=None) is not None
+    copied = {f.name for f in dataclasses.fields(ServeSettings)} & set(ServingConfig.model_fields)
+    assert copied == {"model"}  # the resolved reference; serving.model is only its default
+
+
+def test_overrides_are_validated_by_the_schema() -> None:
+    with pytest.raises(ValidationError, match="port"):
+        settings().with_overrides(port=70000)
+
+
+def test_metrics_keys_are_checked_like_api_keys() -> None:
+    with pytest.raises(ServingError, match="at least 16"):
+        settings(metrics_keys=("short",))
+    assert settings(metrics_keys=("m" * 20,)).metrics_keys == ("m" * 20,)
