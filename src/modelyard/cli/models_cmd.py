@@ -96,7 +96,9 @@ def show(
 def promote(
     version: Annotated[int, typer.Argument(min=1, help="The version to promote.")],
     alias: Annotated[str, typer.Option(help="Alias to move.")] = "champion",
-    force: Annotated[bool, typer.Option("--force", help="Skip the gates (recorded).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Skip the gates (recorded); files are still verified.")
+    ] = False,
     by: ByOption = None,
     reason: ReasonOption = "manual promotion",
     project: ProjectOption = Path("."),
@@ -104,7 +106,8 @@ def promote(
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
-    """Point ALIAS at VERSION, after checking its gates on the current test data."""
+    """Point ALIAS at VERSION, after verifying its files and checking its gates on the current
+    test data."""
     from modelyard.cli.options import open_project
     from modelyard.cli.output import exit_on_error, print_json, stdout
     from modelyard.pipelines.promote import promote as move
@@ -135,7 +138,8 @@ def rollback(
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
-    """Point the champion back at the version it replaced (or --to VERSION)."""
+    """Point the champion back at the version it replaced (or --to VERSION), once its files
+    verify."""
     from modelyard.cli.options import open_project
     from modelyard.cli.output import exit_on_error, print_json, stdout
     from modelyard.pipelines.promote import rollback as move

@@ -1,6 +1,9 @@
 """Move the champion alias by hand: promote (gates re-checked unless forced) and roll back.
 
-Every move records who made it, why, when, and which version was champion before.
+Before any move, the target version's files are downloaded and checked against their SHA-256
+manifest, as serving does before it loads them; ``--force`` skips the gates, never this check,
+so the registry cannot point an alias at a version every server would refuse. Every move records
+who made it, why, when, and which version was champion before.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelyard.errors import RegistryError
+from modelyard.errors import ArtifactIntegrityError, RegistryError
 from modelyard.pipelines.registry_steps import CHALLENGER, CHAMPION, score_version
 from modelyard.pipelines.train import prepare_splits
 
@@ -62,12 +65,15 @@ def promote(
 
     Raises:
         ModelNotFoundError: no such model or version.
+        ArtifactIntegrityError: the version's files fail their manifest (forced or not); the
+            message names the file, and the alias is left where it was.
         RegistryError: the version fails a gate (the message lists which, and by how much).
     """
     from modelyard.evaluation.gates import GateReport, check_gates, compare_with_champion
 
     registry.version(s.model_name, version)
     previous = registry.get_alias(s.model_name, alias)
+    _verify(registry, s.model_name, version, alias=alias, current=previous)
     report = None
     if alias == CHAMPION and not force and previous != version:
         test = prepare_splits(s)["test"]
@@ -109,6 +115,8 @@ def rollback(
     Raises:
         RegistryError: there is no champion, or no earlier champion was recorded and ``to``
             is not given.
+        ArtifactIntegrityError: the version to go back to fails its manifest (the champion
+            stays where it is).
     """
     current = registry.get_alias(s.model_name, CHAMPION)
     if current is None:
@@ -125,7 +133,23 @@ def rollback(
             )
         to = int(recorded)
     registry.version(s.model_name, to)
+    _verify(registry, s.model_name, to, alias=CHAMPION, current=current)
     return _move(s, registry, CHAMPION, to, current, by=by, reason=reason, forced=False, gates=None)
+
+
+def _verify(
+    registry: Registry, name: str, version: int, *, alias: str, current: int | None
+) -> None:
+    """Refuse a version whose files do not verify, before the alias moves."""
+    try:
+        registry.verify(name, version)
+    except ArtifactIntegrityError as exc:
+        stays = f"stays on version {current}" if current is not None else "stays unset"
+        raise ArtifactIntegrityError(
+            f"Refusing to make version {version} of {name!r} {alias}. {exc} The {alias} alias "
+            f"{stays}; --force skips the gates, never this check. Register a good copy with "
+            "`modelyard train`."
+        ) from exc
 
 
 def _move(

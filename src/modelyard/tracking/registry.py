@@ -20,7 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from modelyard.errors import ModelNotFoundError, RegistryError, did_you_mean
+from modelyard.errors import (
+    ArtifactIntegrityError,
+    ModelNotFoundError,
+    RegistryError,
+    did_you_mean,
+)
 from modelyard.tracking import _backend
 from modelyard.tracking._names import check_name, check_relative_path
 from modelyard.tracking.manifest import verify_manifest
@@ -224,6 +229,29 @@ class Registry:
                 dest.rmdir()
             os.replace(local, dest)
         return dest
+
+    def verify(self, name: str, version: int) -> None:
+        """Download a version as serving does, check it against its manifest, and discard it.
+
+        Promotion runs this first, so that an alias never points at files a server would
+        refuse to load.
+
+        Raises:
+            ArtifactIntegrityError: A file is missing, changed or not listed, or the manifest
+                is; the message names the file and the version's source.
+            RegistryError: The version was not registered by modelyard, or cannot be read.
+        """
+        info = self.version(name, version)
+        with tempfile.TemporaryDirectory(prefix="modelyard-verify-") as temporary:
+            try:
+                self.download(name, version, Path(temporary) / f"v{version}")
+            except ArtifactIntegrityError as exc:
+                # Name the registered source, not the temporary copy that is about to vanish.
+                copy = re.escape(os.path.realpath(temporary))
+                message = re.sub(rf"'{copy}[^']*'", repr(info.source), str(exc))
+                raise ArtifactIntegrityError(
+                    f"Version {version} of {name!r} fails verification: {message}"
+                ) from exc
 
     def models(self) -> list[str]:
         """Return the names of all registered models."""
