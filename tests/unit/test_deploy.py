@@ -200,11 +200,13 @@ def test_dockerfile_is_multi_stage_and_runs_as_a_numeric_non_root_user() -> None
 
 def test_dockerfile_serves_on_8000_with_a_liveness_healthcheck() -> None:
     lines = dockerfile_lines()
-    assert "EXPOSE 8000" in lines
+    assert "EXPOSE 8000 8001" in lines
     (healthcheck,) = [line for line in lines if line.upper().startswith("HEALTHCHECK")]
-    assert "http://127.0.0.1:8000/health/live" in healthcheck
+    assert "http://127.0.0.1:8001/health/live" in healthcheck  # the admin listener
     (cmd,) = [line for line in lines if line.upper().startswith("CMD ")]
-    assert json.loads(cmd[4:]) == ["modelyard", "serve", "--host", "0.0.0.0", "--port", "8000"]
+    assert json.loads(cmd[4:]) == [
+        "modelyard", "serve", "--host", "0.0.0.0", "--port", "8000", "--admin-port", "8001"
+    ]  # fmt: skip
     assert container()["command"] == json.loads(cmd[4:])
 
 
@@ -257,19 +259,20 @@ def test_kustomization_lists_the_manifests() -> None:
     assert set(resources) == manifests - optional
 
 
-def test_deployment_probes_hit_the_health_routes_on_the_container_port() -> None:
+def test_deployment_probes_hit_the_health_routes_on_the_admin_port() -> None:
     c = container()
     ports = {port["name"]: port["containerPort"] for port in c["ports"]}
-    assert ports == {"http": 8000}
+    assert ports == {"http": 8000, "admin": 8001}
 
     def probe(name: str) -> tuple[str, int]:
         get = c[name]["httpGet"]
         port = get["port"]
         return get["path"], ports[port] if isinstance(port, str) else port
 
-    assert probe("livenessProbe") == ("/health/live", 8000)
-    assert probe("readinessProbe") == ("/health/ready", 8000)
-    assert probe("startupProbe") == ("/health/live", 8000)
+    assert probe("livenessProbe") == ("/health/live", 8001)
+    assert probe("readinessProbe") == ("/health/ready", 8001)
+    assert probe("startupProbe") == ("/health/live", 8001)
+    assert prod_overlay()["serving"]["admin_port"] == 8001
     for name in ("livenessProbe", "readinessProbe", "startupProbe"):
         headers = {h["name"]: h["value"] for h in c[name]["httpGet"].get("httpHeaders", [])}
         assert headers.get("Host") == "localhost", f"{name}: the server checks Host headers"
@@ -321,8 +324,10 @@ def test_service_selects_the_deployment_pods_on_the_container_port() -> None:
     assert selector
     assert selector.items() <= labels.items()
     assert deployment()["spec"]["selector"]["matchLabels"].items() <= labels.items()
-    (port,) = service["spec"]["ports"]
-    assert port["targetPort"] in {p["name"] for p in container()["ports"]} | {8000}
+    ports = {port["name"]: port for port in service["spec"]["ports"]}
+    assert set(ports) == {"http", "admin"}
+    for port in ports.values():
+        assert port["targetPort"] in {p["name"] for p in container()["ports"]}
 
 
 def test_hpa_targets_the_deployment_on_cpu() -> None:
@@ -346,7 +351,8 @@ def test_pdb_and_servicemonitor_select_the_pods() -> None:
         monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     )
     (endpoint,) = monitor["spec"]["endpoints"]
-    assert endpoint["port"] == service["spec"]["ports"][0]["name"]
+    assert endpoint["port"] == "admin"  # health and metrics: serving.admin_port
+    assert "admin" in {port["name"] for port in service["spec"]["ports"]}
     assert endpoint["authorization"]["credentials"]["name"] == "modelyard-secrets"
 
 
@@ -372,14 +378,17 @@ def test_configmap_is_a_valid_prod_config_for_serving(
     assert env["MODELYARD_ENV"]["value"] == "prod"
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
     clean_env.setenv("MODELYARD_API_KEYS", f"{A_KEY},{'m' * 32}")
+    clean_env.setenv("MODELYARD_METRICS_KEY", "p" * 32)
     clean_env.setenv("POD_IP", "10.1.2.3")
 
     settings = load_project(tmp_path, env="prod").serve_settings()  # validates keys vs. host
 
-    assert settings.host == "0.0.0.0"
-    assert settings.port == 8000
-    assert settings.workers == 1
+    assert settings.serving.host == "0.0.0.0"
+    assert settings.serving.port == 8000
+    assert settings.serving.admin_port == 8001
+    assert settings.serving.workers == 1
     assert settings.api_keys == (A_KEY, "m" * 32)
+    assert settings.metrics_keys == ("p" * 32,)
     assert {"modelyard", "10.1.2.3"} <= settings.host_allowlist
     assert settings.store == Path(prod_overlay()["stores"]["root"])
     assert settings.tracking_uri.startswith("http://")
@@ -480,7 +489,8 @@ def test_compose_serve_is_prod_on_the_tracking_server_with_readiness() -> None:
     env = service_env("serve")
     assert env["MODELYARD_ENV"] == "prod"
     assert env["MODELYARD__STORES__TRACKING_URI"] == "http://mlflow:5000"
-    assert "/health/ready" in " ".join(serve["healthcheck"]["test"])
+    assert "127.0.0.1:8001/health/ready" in " ".join(serve["healthcheck"]["test"])
+    assert env["MODELYARD__SERVING__ADMIN_PORT"] == "8001"
     assert serve["ports"] == ["127.0.0.1:8000:8000"]
     assert serve["depends_on"]["train"]["condition"] == "service_completed_successfully"
     grace = int(str(serve["stop_grace_period"]).rstrip("s"))
@@ -519,9 +529,11 @@ def test_compose_serve_environment_is_a_valid_config(
     settings = load_project(tmp_path / "project").serve_settings(host="0.0.0.0", port=8000)
 
     assert settings.tracking_uri == "http://mlflow:5000"
-    assert settings.workers == 1
-    assert len(settings.api_keys) == 2  # the client keys and the metrics key
-    assert "serve" in settings.host_allowlist  # Prometheus scrapes serve:8000
+    assert settings.serving.workers == 1
+    assert len(settings.api_keys) == 1  # the client keys
+    assert len(settings.metrics_keys) == 1  # the key Prometheus scrapes with, /metrics only
+    assert settings.serving.admin_port == 8001
+    assert "serve" in settings.host_allowlist  # Prometheus scrapes serve:8001
     assert settings.store == Path(service_env("serve")["MODELYARD__STORES__ROOT"])
 
 
@@ -533,7 +545,7 @@ def test_prometheus_scrapes_serve_with_the_metrics_secret() -> None:
     host, port = target.split(":")
     services = compose()["services"]
     assert host in services
-    assert services[host]["ports"][0].endswith(f":{port}")
+    assert port == service_env(host)["MODELYARD__SERVING__ADMIN_PORT"]  # the admin listener
     secret_file = job["authorization"]["credentials_file"]
     assert secret_file.startswith("/run/secrets/")
     assert secret_file.removeprefix("/run/secrets/") in services["prometheus"]["secrets"]
