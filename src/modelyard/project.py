@@ -388,6 +388,7 @@ class Project:
             alert=alert,
             retrain=retrain,
             retrainer=lambda trigger: self._retrain(trigger, observer),
+            egress_hosts=tuple(self.config.egress.allow_hosts),
         )
         result = monitoring.act(result, actions, self.paths.store / "monitoring" / "actions.jsonl")
         return monitoring.write_reports(result, self.root / m.reports) if write else result

@@ -286,7 +286,8 @@ class EgressConfig(Section):
 
     Every request goes through one client that refuses loopback, private, link-local (cloud
     metadata) and other non-public addresses, at every redirect, unless the host name or
-    address is listed in ``allow_hosts`` (webhooks: ``monitoring.alerts.allow_hosts``).
+    address is listed in ``allow_hosts`` (webhooks may also reach
+    ``monitoring.alerts.allow_hosts``).
     ``timeout_s`` and ``max_bytes`` bound one dataset download.
     """
 

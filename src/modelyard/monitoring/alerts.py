@@ -4,8 +4,8 @@
 ``send_webhook(url, payload)`` POSTs it as JSON through the one egress client,
 ``modelyard.net``: every hop (the URL and each redirect) is resolved once and refused when it
 reaches a loopback, private, link-local (cloud metadata) or otherwise non-public address that
-``monitoring.alerts.allow_hosts`` does not list, and the connection goes to the address that
-was checked.
+``monitoring.alerts.allow_hosts`` (or ``egress.allow_hosts``) does not list, and the connection
+goes to the address that was checked.
 
 Refusals raise ``WebhookRefusedError``: the fix is a change of configuration. Network failures
 (no DNS answer, refused connection, TLS failure, timeout, a non-2xx answer, too many

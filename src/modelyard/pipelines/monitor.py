@@ -304,6 +304,7 @@ class ActionSpec:
         alert: bool,
         retrain: bool | None,
         retrainer: Retrain | None,
+        egress_hosts: tuple[str, ...] = (),
     ) -> ActionSpec:
         """Return the actions the config's ``monitoring`` section describes.
 
@@ -312,11 +313,12 @@ class ActionSpec:
             alert: ``False`` sends no webhook alert whatever the config says.
             retrain: Overrides ``retrain.on_drift`` and ``retrain.on_quality`` unless ``None``.
             retrainer: What retrains, when a breach asks for it.
+            egress_hosts: ``egress.allow_hosts``, which webhooks may reach too.
         """
         alerts, loop = monitoring.alerts, monitoring.retrain
         return cls(
             webhook=alerts.webhook if alert else None,
-            allow_hosts=tuple(alerts.allow_hosts),
+            allow_hosts=tuple(alerts.allow_hosts) + egress_hosts,
             alert_on_drift=alerts.on_drift,
             alert_on_quality=alerts.on_quality,
             timeout_s=alerts.timeout_s,

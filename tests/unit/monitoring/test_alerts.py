@@ -187,6 +187,24 @@ def test_malformed_urls_are_refused(url: str, match: str) -> None:
     assert "hunter2" not in str(caught.value)
 
 
+def test_egress_allow_hosts_reach_webhooks_too(receiver: Receiver) -> None:
+    from modelyard.config.schema import MonitoringConfig
+    from modelyard.pipelines.monitor import ActionSpec
+
+    config = MonitoringConfig.model_validate(
+        {"alerts": {"webhook": receiver.url(), "allow_hosts": ["relay.internal"]}}
+    )
+    spec = ActionSpec.from_config(
+        config, alert=True, retrain=None, retrainer=None, egress_hosts=("127.0.0.1",)
+    )
+
+    result = send_webhook(spec.webhook or "", PAYLOAD, allow_hosts=spec.allow_hosts)
+
+    assert spec.allow_hosts == ("relay.internal", "127.0.0.1")
+    assert result.ok, result.detail
+    assert receiver.paths() == ["/hook"]
+
+
 # --- delivery --------------------------------------------------------------------------------
 
 
