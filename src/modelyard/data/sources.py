@@ -295,7 +295,11 @@ class _RefusedHTTPFileSystem(fsspec.AbstractFileSystem):  # type: ignore[misc]
 
 
 def _disable_fsspec_http() -> None:
-    """Point fsspec's ``http``/``https`` at a filesystem that refuses (idempotent)."""
+    """Point fsspec's ``http``/``https`` at a filesystem that refuses (idempotent).
+
+    The registration is process-wide, and done when a source is read, never at import time;
+    modelyard itself fetches http(s) only through ``modelyard.net``.
+    """
     for protocol in _HTTP:
         current = fsspec.registry.get(protocol) if protocol in fsspec.registry else None
         if current is not _RefusedHTTPFileSystem:

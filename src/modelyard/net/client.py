@@ -21,11 +21,9 @@ caller says the path is not a secret (a webhook's path is its key); never the qu
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from modelyard import __version__
 from modelyard.errors import EgressFailedError, EgressRefusedError
+from modelyard.net._pinned import Deadline, PinnedHTTPConnection, PinnedHTTPSConnection
 from modelyard.net.addresses import Allowlist, check_address, check_name
 
 __all__ = ["REDIRECTS", "Answer", "EgressPolicy", "request"]
@@ -307,72 +306,6 @@ def _refuse(target: _Target, call: _Call, first: str | None, why: str, listed: s
     )
 
 
-class _Deadline:
-    """Shuts a connection's socket at the deadline, so a trickling server cannot hold us."""
-
-    def __init__(self, conn: http.client.HTTPConnection, deadline: float) -> None:
-        self.conn, self.fired = conn, False
-        self.timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._fire)
-        self.timer.daemon = True
-
-    def _fire(self) -> None:
-        self.fired = True
-        sock = self.conn.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):  # the plain socket's shutdown, also under TLS
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _connect(addresses: Sequence[tuple[Any, ...]], deadline: float) -> socket.socket:
-    error: OSError = OSError("no address to connect to")
-    for family, kind, proto, _, sockaddr in addresses:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("deadline passed while connecting")
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(remaining)
-            sock.connect(sockaddr)
-        except OSError as exc:
-            sock.close()
-            error = exc
-            continue
-        return sock
-    raise error
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(
-        self, target: _Target, addresses: Sequence[tuple[Any, ...]], deadline: float
-    ) -> None:
-        super().__init__(target.host, target.port, timeout=deadline - time.monotonic())
-        self.addresses, self.deadline = addresses, deadline
-
-    def connect(self) -> None:
-        self.sock = _connect(self.addresses, self.deadline)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(
-        self,
-        target: _Target,
-        addresses: Sequence[tuple[Any, ...]],
-        deadline: float,
-        context: ssl.SSLContext,
-    ) -> None:
-        timeout = deadline - time.monotonic()
-        super().__init__(target.host, target.port, timeout=timeout, context=context)
-        self.addresses, self.deadline, self.tls = addresses, deadline, context
-
-    def connect(self) -> None:
-        sock = _connect(self.addresses, self.deadline)
-        try:
-            self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
-        except BaseException:
-            sock.close()
-            raise
-
-
 @dataclass(frozen=True, slots=True)
 class _Read:
     content_type: str | None
@@ -398,13 +331,13 @@ def _exchange(
     conn: http.client.HTTPConnection
     if target.scheme == "https":
         tls = call.ssl_context or ssl.create_default_context()
-        conn = _PinnedHTTPSConnection(target, addresses, call.deadline, tls)
+        conn = PinnedHTTPSConnection(target.host, target.port, addresses, call.deadline, tls)
     else:
-        conn = _PinnedHTTPConnection(target, addresses, call.deadline)
+        conn = PinnedHTTPConnection(target.host, target.port, addresses, call.deadline)
     sent = {**headers, "Connection": "close"}
     if body and not any(k.lower() == "content-type" for k in sent):
         sent["Content-Type"] = "application/json"
-    watchdog = _Deadline(conn, call.deadline)
+    watchdog = Deadline(conn, call.deadline)
     watchdog.timer.start()
     try:
         conn.request(method, target.path, body=body or None, headers=sent)
