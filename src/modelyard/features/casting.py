@@ -54,10 +54,22 @@ def to_number(value: Any, name: str) -> float:
         ) from exc
 
 
+# object columns whose equal values always read the same: ``category_text`` runs once per
+# distinct value (``True == 1`` and ``Decimal("1.0") == 1`` read differently, so not those)
+_UNIFORM_OBJECTS = frozenset(
+    {"string", "integer", "floating", "mixed-integer-float", "boolean", "empty"}
+)
+
+
 def cast_text(column: pd.Series) -> pd.Series:
     """Return ``column`` as text (the ``str`` dtype), each value read by ``category_text``."""
     if isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is np.nan:
         return column.copy()
+    if column.dtype != object or pd.api.types.infer_dtype(column, skipna=True) in _UNIFORM_OBJECTS:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        # code -1 (missing) picks the trailing NaN
+        texts = np.array([*(category_text(value) for value in uniques), np.nan], dtype=object)
+        return pd.Series(texts[codes], index=column.index, name=column.name).astype("str")
     return column.map(category_text, na_action="ignore").astype("str")
 
 

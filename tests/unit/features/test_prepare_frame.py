@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -107,9 +108,13 @@ def test_text_in_a_numeric_column_is_refused() -> None:
         pytest.param([3.0, None], ["3", None], id="whole-floats-with-missing"),
         pytest.param([2.5, True], ["2.5", "True"], id="mixed-objects"),
         pytest.param(["a", None], ["a", None], id="text-with-missing"),
+        pytest.param([True, 1, 1.0], ["True", "1", "1"], id="equal-bool-and-numbers"),
+        pytest.param([Decimal("1.0"), 1], ["1.0", "1"], id="equal-decimal-and-int"),
+        pytest.param(pd.array([7, None, 7], dtype="Int64"), ["7", None, "7"], id="nullable-ints"),
+        pytest.param(pd.Categorical([2.0, None, 3.5]), ["2", None, "3.5"], id="category"),
     ],
 )
-def test_categorical_columns_become_text(values: list[Any], expected: list[Any]) -> None:
+def test_categorical_columns_become_text(values: Any, expected: list[Any]) -> None:
     prepared = prepare_frame(pd.DataFrame({"x": values}), FeatureSpec(categorical=("x",)))
 
     assert [None if pd.isna(v) else v for v in prepared["x"]] == expected
