@@ -40,6 +40,10 @@ OPSET: Final = 15
 ML_OPSET: Final = 3
 """The ``ai.onnx.ml`` opset (tree ensembles, label encoders)."""
 
+PARITY_ROWS: Final = 5_000
+"""Most rows ``try_export`` compares on: a seeded sample of larger frames (the whole graph,
+preprocessing included, runs on every sampled row, so a few thousand catch a wrong branch)."""
+
 Feed = Mapping[str, npt.NDArray[Any]]
 _CLASSES_KEY: Final = "modelyard.classes"
 
@@ -52,11 +56,13 @@ class OnnxExport:
         model: The serialized ONNX model, or ``None`` when export failed or lost parity.
         parity: Largest absolute difference from scikit-learn on the sample, when measured.
         reason: Why ``model`` is ``None``, in words; ``None`` when it is not.
+        rows: How many rows parity was measured on (0 when it was not).
     """
 
     model: bytes | None
     parity: float | None
     reason: str | None
+    rows: int = 0
 
 
 def frame_feed(frame: pd.DataFrame) -> dict[str, npt.NDArray[Any]]:
@@ -160,7 +166,13 @@ def check_parity(onnx_model: bytes, pipeline: Any, frame: pd.DataFrame, task: st
 
 
 def try_export(
-    pipeline: Any, frame: pd.DataFrame, task: str, *, tolerance: float = 1e-5
+    pipeline: Any,
+    frame: pd.DataFrame,
+    task: str,
+    *,
+    tolerance: float = 1e-5,
+    sample_rows: int = PARITY_ROWS,
+    seed: int = 0,
 ) -> OnnxExport:
     """Export ``pipeline`` to ONNX if it converts and agrees with scikit-learn on ``frame``.
 
@@ -170,9 +182,12 @@ def try_export(
 
     Args:
         pipeline: The fitted preprocess + model Pipeline.
-        frame: Prepared rows to compare on, e.g. the validation split.
+        frame: Prepared rows to compare on, e.g. the test split.
         task: ``binary_classification``, ``multiclass_classification`` or ``regression``.
         tolerance: The largest difference accepted.
+        sample_rows: Compare on at most this many rows of ``frame``, drawn with ``seed``
+            (``OnnxExport.rows`` says how many).
+        seed: The seed of that sample.
 
     Returns:
         The model and its parity, or ``model=None`` and the reason.
@@ -185,6 +200,10 @@ def try_export(
         model = export_onnx(pipeline, frame)
     except ModelExportError as exc:
         return OnnxExport(model=None, parity=None, reason=str(exc))
+    if sample_rows < 1:
+        raise ModelError(f"sample_rows must be at least 1, got {sample_rows!r}.")
+    if len(frame) > sample_rows:
+        frame = frame.sample(n=sample_rows, random_state=seed)
     try:
         parity, scale = _compare(model, pipeline, frame, task)
     except ModelError as exc:
@@ -193,8 +212,8 @@ def try_export(
     if not parity <= limit:
         relative = f" (relative to predictions up to {scale:.3g})" if scale != 1.0 else ""
         reason = f"parity {parity:.1e} exceeds {tolerance:.0e}{relative}"
-        return OnnxExport(model=None, parity=parity, reason=reason)
-    return OnnxExport(model=model, parity=parity, reason=None)
+        return OnnxExport(model=None, parity=parity, reason=reason, rows=len(frame))
+    return OnnxExport(model=model, parity=parity, reason=None, rows=len(frame))
 
 
 class OnnxPredictor:

@@ -164,14 +164,18 @@ def fit(spec: FitSpec, ctx: StepContext) -> None:
 
 
 def scores(task: str, model: Any, x: pd.DataFrame) -> tuple[Any, Any, list[Any] | None]:
-    """Return predictions, scores (positive-class or class probabilities) and class labels."""
-    y_pred = model.predict(x)
+    """Return predictions, scores (positive-class or class probabilities) and class labels.
+
+    A classifier runs once: its prediction is the most probable class, as ONNX's ``label``.
+    """
+    import numpy as np
+
     if task == "regression":
-        return y_pred, None, None
+        return model.predict(x), None, None
     proba = model.predict_proba(x)
-    labels = list(model.classes_)
+    classes = np.asarray(model.classes_)
     y_score = proba[:, 1] if task == "binary_classification" else proba
-    return y_pred, y_score, labels
+    return classes[np.argmax(proba, axis=1)], y_score, list(classes)
 
 
 def evaluate(spec: EvalSpec, ctx: StepContext) -> None:
@@ -238,5 +242,5 @@ def export(spec: ExportSpec, ctx: StepContext) -> None:
         (folder / "model.onnx").write_bytes(result.model)
     write_json(
         folder / "onnx.json",
-        {"parity": result.parity, "reason": result.reason, "rows": len(x), "tolerance": 1e-5},
+        {"parity": result.parity, "reason": result.reason, "rows": result.rows, "tolerance": 1e-5},
     )

@@ -11,7 +11,7 @@ import onnx.helper
 import pytest
 from sklearn.pipeline import Pipeline
 
-from modelyard.errors import ModelExportError
+from modelyard.errors import ModelError, ModelExportError
 from modelyard.features.pipeline import make_pipeline
 from modelyard.features.spec import FeatureSpec
 from modelyard.models.catalog import make_estimator
@@ -105,3 +105,25 @@ def test_serving_import_stays_lean() -> None:
     modules = set(json.loads(out))
 
     assert sorted(m for m in ("pandas", "sklearn", "skl2onnx", "onnxmltools") if m in modules) == []
+
+
+def test_parity_is_measured_on_a_seeded_sample(data: Data, spec: FeatureSpec, seed: int) -> None:
+    pipeline = fitted("logistic", "binary_classification", data, spec, seed)
+
+    sampled = try_export(pipeline, data.score, "binary_classification", sample_rows=200)
+    again = try_export(pipeline, data.score, "binary_classification", sample_rows=200)
+    whole = try_export(pipeline, data.score, "binary_classification")
+
+    assert sampled.rows == 200
+    assert sampled.parity == again.parity
+    assert whole.rows == len(data.score)
+    assert whole.parity is not None
+    assert sampled.parity is not None
+    assert sampled.parity <= whole.parity
+
+
+def test_parity_sample_must_hold_a_row(data: Data, spec: FeatureSpec, seed: int) -> None:
+    pipeline = fitted("logistic", "binary_classification", data, spec, seed)
+
+    with pytest.raises(ModelError, match="sample_rows must be at least 1, got 0"):
+        try_export(pipeline, data.score, "binary_classification", sample_rows=0)
