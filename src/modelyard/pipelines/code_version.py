@@ -4,12 +4,14 @@ The runner keys a step's outputs by this version, so a cached output is never re
 code that made it changed. What is hashed:
 
 - modelyard's version (``modelyard.__version__``): upgrading reruns every step;
-- the step function, and the definitions of its own module it uses (functions, classes,
-  constants), followed by name, as their syntax tree (so comments and formatting do not count;
-  annotations are not followed: they do not change what the code computes);
-- every module those definitions import, at the top of the file or inside a function, and every
-  module those import in turn: whole files, as bytes. Only modelyard's own modules and those of
-  the step's own package are followed; third-party libraries are covered by their versions in a
+- from the step's own module: the step function, every top-level statement that runs when the
+  module is imported (imports, constants; ``if TYPE_CHECKING:`` blocks excepted), and the
+  functions and classes those use, followed by name, as their syntax tree (so comments and
+  formatting do not count, and neither does a function the step cannot call; annotations are
+  not followed either: they do not change what the code computes);
+- every module those import, at the top of the file or inside a function, and every module
+  those import in turn: whole files, as bytes. Only modelyard's own modules and those of the
+  step's own package are followed; third-party libraries are covered by their versions in a
   run's lineage, not by the cache key (``--no-cache`` after upgrading one).
 
 Over-approximating is deliberate: a spurious rerun costs seconds, a stale hit a wrong model.
@@ -37,7 +39,7 @@ _trees: dict[Path, tuple[_Stamp, ast.Module]] = {}
 _scanned: dict[Path, tuple[_Stamp, bytes, frozenset[str]]] = {}
 _own: dict[tuple[Path, str], tuple[_Stamp, str, frozenset[str]]] = {}
 _roots: dict[str, Path | None] = {}
-_paths: dict[str, Path | None] = {}
+_paths: dict[tuple[Path, str], Path | None] = {}
 _versions: dict[tuple[Path, str], tuple[str, tuple[tuple[Path, _Stamp], ...], str]] = {}
 
 
@@ -73,7 +75,7 @@ def code_files(function: Callable[..., Any]) -> list[Path]:
 
 
 def _own_code(function: Callable[..., Any]) -> tuple[str, frozenset[str]]:
-    """The source of ``function`` and of the module's definitions it uses; what they import."""
+    """What runs of ``function``'s own module (see the module docstring); what it imports."""
     path, module, name = _source_file(function), function.__module__, function.__name__
     tree, stamp = _parse(path)
     cached = _own.get((path, name))
@@ -86,30 +88,50 @@ def _own_code(function: Callable[..., Any]) -> tuple[str, frozenset[str]]:
             f"of {str(path)!r}. Define step functions with `def` at the top of a module."
         )
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    seen: set[str] = set()
     parts: dict[int, str] = {}
     modules: set[str] = set()
+    seen: set[str] = set()
     todo = [name]
-    while todo:
-        current = todo.pop()
-        if current in seen or current not in bindings:
-            continue
-        seen.add(current)
-        for node in bindings[current]:
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                modules.update(_imported(node, package))
-                continue
-            if id(node) in parts:
-                continue
+
+    def include(node: ast.stmt) -> None:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules.update(_imported(node, package))
+        elif id(node) not in parts:
             parts[id(node)] = ast.unparse(node)
             for inner in _executed(node):
                 if isinstance(inner, ast.Name):
                     todo.append(inner.id)
                 elif isinstance(inner, ast.Import | ast.ImportFrom):
                     modules.update(_imported(inner, package))
+
+    for node in _runs_on_import(tree.body):
+        include(node)
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            for node in bindings.get(current, ()):
+                include(node)
     result = (stamp, "\n".join(sorted(parts.values())), frozenset(modules))
     _own[(path, name)] = result
     return result[1], result[2]
+
+
+def _runs_on_import(statements: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
+    """The top-level statements besides definitions, ``if TYPE_CHECKING:`` bodies left out."""
+    for node in statements:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            yield from _runs_on_import(node.orelse)
+        elif isinstance(node, ast.If | ast.Try):
+            yield from _runs_on_import(node.body)
+            yield from _runs_on_import(node.orelse)
+            for handler in getattr(node, "handlers", ()):
+                yield from _runs_on_import(handler.body)
+            yield from _runs_on_import(getattr(node, "finalbody", ()))
+        else:
+            yield node
 
 
 def _executed(node: ast.AST) -> Iterator[ast.AST]:
@@ -248,20 +270,22 @@ def _followed(function: Callable[..., Any]) -> tuple[str, ...]:
 
 def _module_file(name: str) -> Path | None:
     """The source file of module ``name``, found without importing it; None if there is none."""
-    if name not in _paths:
-        _paths[name] = _find_module_file(name)
-    return _paths[name]
-
-
-def _find_module_file(name: str) -> Path | None:
     top, _, rest = name.partition(".")
     root = _package_root(top)
     if root is None:
         return None
+    if (root, rest) not in _paths:
+        _paths[(root, rest)] = _find_module_file(root, rest)
+    return _paths[(root, rest)]
+
+
+def _find_module_file(root: Path, rest: str) -> Path | None:
     if root.name != "__init__.py":  # a top-level module, not a package
         return root if not rest else None
-    base = root.parent.joinpath(*rest.split(".")) if rest else root.parent
-    for path in (base / "__init__.py", base.with_suffix(".py")) if rest else (root,):
+    if not rest:
+        return root
+    base = root.parent.joinpath(*rest.split("."))
+    for path in (base / "__init__.py", base.with_suffix(".py")):
         if path.is_file():
             return path
     return None
@@ -269,14 +293,16 @@ def _find_module_file(name: str) -> Path | None:
 
 def _package_root(top: str) -> Path | None:
     """The ``__init__.py`` of top-level package ``top`` (or its file, for a plain module)."""
-    if top not in _roots:
-        module = sys.modules.get(top)
-        origin = getattr(module, "__file__", None)
-        if origin is None:
+    module = sys.modules.get(top)
+    origin = getattr(module, "__file__", None)
+    if origin is None:  # not imported: ask the import system where it would come from
+        if top not in _roots:
             spec = importlib.util.find_spec(top)
-            origin = None if spec is None else spec.origin
-        _roots[top] = Path(origin) if origin and origin.endswith(".py") else None
-    return _roots[top]
+            _roots[top] = None if spec is None or spec.origin is None else Path(spec.origin)
+        found = _roots[top]
+    else:
+        found = Path(origin)
+    return found if found is not None and found.suffix == ".py" else None
 
 
 def _source_file(function: Callable[..., Any]) -> Path:

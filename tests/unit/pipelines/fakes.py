@@ -115,6 +115,7 @@ class MemoryRegistry:
         self.tracker = tracker
         self.versions: dict[str, list[MemoryVersion]] = {}
         self.aliases: dict[tuple[str, str], int] = {}
+        self._numbers: dict[str, itertools.count[int]] = {}
 
     def register(
         self,
@@ -129,9 +130,10 @@ class MemoryRegistry:
         if files is None:
             raise RegistryError(f"Run {run_id!r} logged no {artifact_path!r} folder to register.")
         versions = self.versions.setdefault(name, [])
+        numbers = self._numbers.setdefault(name, itertools.count(1))  # never reused, as MLflow's
         version = MemoryVersion(
             name=name,
-            version=len(versions) + 1,
+            version=next(numbers),
             run_id=run_id,
             files=files,
             tags={key: str(value) for key, value in (tags or {}).items()},
@@ -169,5 +171,6 @@ class MemoryRegistry:
         return dest
 
     def forget(self, name: str, version: int) -> None:
-        """Drop a version, as deleting it in the registry would."""
+        """Drop a version and the aliases that point at it, as deleting it in MLflow would."""
         self.versions[name] = [v for v in self.versions[name] if v.version != version]
+        self.aliases = {key: v for key, v in self.aliases.items() if key[0] != name or v != version}

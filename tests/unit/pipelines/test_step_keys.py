@@ -21,8 +21,8 @@ from modelyard.pipelines.runner import Observer, Step, StepContext, cache_key, r
 from modelyard.pipelines.specs import SearchSpec, TrainSpecs
 from modelyard.pipelines.train import build_steps, external_inputs
 
-from .conftest import make_specs, write_data
 from .fakes import MemoryRegistry, MemoryTracker
+from .toy import make_specs, write_data
 
 STAGES = ("ingest", "split", "search", "fit", "evaluate", "export", "register", "gate", "card")
 
@@ -79,7 +79,10 @@ def replaced(spec: Any, path: str) -> Any:
 def keys(specs: TrainSpecs) -> dict[str, str]:
     tracker = MemoryTracker(Path("unused"))
     steps = build_steps(
-        specs, run=None, registry=MemoryRegistry(tracker), on_trial=print  # type: ignore[arg-type]
+        specs,
+        run=None,
+        registry=MemoryRegistry(tracker),
+        on_trial=print,  # type: ignore[arg-type]
     )
     digests = {name: "same" for step in steps for name in step.inputs}
     return {step.name: cache_key(step, {n: digests[n] for n in step.inputs}) for step in steps}
