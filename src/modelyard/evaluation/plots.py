@@ -31,6 +31,7 @@ MAX_POINTS = 5_000  # scatter plots subsample beyond this, with a fixed seed
 LABEL_CHARS = 40
 
 Draw = Callable[["Axes"], None]
+_UNIT_AXES = frozenset({"roc", "pr", "calibration"})  # both axes 0-1: labels of known size
 
 
 def write_plots(
@@ -80,7 +81,10 @@ def write_plots(
         title = f"Feature importance (top {len(top)})"
         plots["importance"] = (title, lambda ax: _importance(ax, top))
     out_dir.mkdir(parents=True, exist_ok=True)
-    return [_save(out_dir / f"{name}.png", title, draw) for name, (title, draw) in plots.items()]
+    return [
+        _save(out_dir / f"{name}.png", title, draw, fit_labels=name not in _UNIT_AXES)
+        for name, (title, draw) in plots.items()
+    ]
 
 
 def feature_importances(pipeline: Any, feature_names: Sequence[str]) -> dict[str, float]:
@@ -221,10 +225,14 @@ def _importance(ax: Axes, top: list[tuple[str, float]]) -> None:
     ax.set(xlabel="Importance")
 
 
-def _save(path: Path, title: str, draw: Draw) -> Path:
+def _save(path: Path, title: str, draw: Draw, *, fit_labels: bool) -> Path:
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6.4, 4.8), dpi=100, layout="constrained")
+    # the layout engine measures every label (a second draw pass); plots on 0-1 axes have
+    # labels of known size and skip it, the others' labels are names or data-sized numbers
+    figure = Figure(figsize=(6.4, 4.8), dpi=100, layout="constrained" if fit_labels else None)
+    if not fit_labels:
+        figure.subplots_adjust(left=0.13, right=0.97, bottom=0.1, top=0.93)
     axes = figure.subplots()
     with warnings.catch_warnings():
         # a feature name with characters the default font lacks only loses those glyphs
