@@ -8,8 +8,8 @@ model's inputs; unknown routes and methods answer 401 without a key, like the ot
 - ``GET /metrics`` (scope ``metrics``);
 - ``GET /health/live``, ``GET /health/ready``;
 - ``GET /docs``, ``GET /openapi.json``: the request schema of the version serving now;
-  Swagger UI's files come from the ``swagger-ui-bundle`` package under ``/docs/assets/``, so
-  the page works offline.
+  Swagger UI's files (version 5, which reads OpenAPI 3.1) come from the ``fastapi-offline``
+  package under ``/docs/assets/``, so the page works offline.
 
 The app's lifespan starts the log writers, the admin listener when it was given a socket
 (``modelyard.serving.admin``) and, for an alias, the watcher; it hands uvicorn the ``Door``
@@ -62,7 +62,7 @@ from modelyard.serving.watcher import watch_alias
 HEALTH_PATHS = frozenset({"/health/live", "/health/ready"})
 DOCS_PATHS = frozenset({"/docs", "/openapi.json"})
 ASSETS_PATH = "/docs/assets/{name}"
-SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
+SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png")
 _TELEMETRY_OFF: Any = {
     "tracing": False,
     "metrics": False,
@@ -126,7 +126,7 @@ def create_app(
             title="modelyard - API",
             swagger_js_url="/docs/assets/swagger-ui-bundle.js",
             swagger_css_url="/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            swagger_favicon_url="/docs/assets/favicon.png",
         )
 
     @routers.health.get(ASSETS_PATH, include_in_schema=False)
@@ -151,10 +151,12 @@ def create_app(
 
 
 def _swagger_folder() -> Path:
-    import importlib
+    import importlib.util
 
-    bundle = importlib.import_module("swagger_ui_bundle")  # a dependency: Swagger UI's files
-    return Path(str(bundle.swagger_ui_path))
+    spec = importlib.util.find_spec("fastapi_offline")  # a dependency, for its static files
+    if spec is None or spec.origin is None:
+        raise ApiError(404, "not_found", "Swagger UI's files are missing: install fastapi-offline.")
+    return Path(spec.origin).parent / "static"
 
 
 def door(state: ServingState) -> Door:

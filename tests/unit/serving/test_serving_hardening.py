@@ -93,7 +93,7 @@ def test_swagger_ui_comes_from_the_package(scoped: TestClient) -> None:
 
     assert "cdn." not in page
     assert "/docs/assets/swagger-ui-bundle.js" in page
-    for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"):
         assert scoped.get(f"/docs/assets/{name}").status_code == 200  # static, no key
     assert scoped.get("/docs/assets/index.html").status_code == 404
     assert scoped.get("/docs/assets/..%2F..%2F__init__.py").status_code == 401  # no route
