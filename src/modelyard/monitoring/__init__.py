@@ -12,8 +12,11 @@ Around them:
 
 - ``quality``: task metrics once labels arrive, over time windows, against the model card;
 - ``histograms``: reference-vs-current distributions of each column, for the report;
+- ``result``: what one look found, typed: ``MonitorResult`` with its ``Verdict`` (``Breach``
+  flags and reasons), the drift and quality reports, and the actions taken; ``to_dict()`` is
+  the JSON report;
 - ``html``: the self-contained HTML report; ``gauges``: the results as Prometheus gauges;
-- ``alerts``: a Slack-compatible webhook client that refuses internal targets.
+- ``alerts``: the result as a Slack-compatible message, sent through ``modelyard.net``.
 
 ``modelyard.pipelines.monitor`` puts them together: reference from the version, current from
 the prediction log, verdict, report, alerts and retraining.
