@@ -283,6 +283,92 @@ def closed_loop(
     """Send ``request`` over ``connections`` keep-alive connections, each sending the next
     as soon as its answer is in, for ``seconds`` or ``max_requests`` in all (both bounds).
 
+    One thread and ``selectors`` (epoll), with as little Python per answer as can be, so the
+    generator measures the server rather than its own event loop. Returns the replies and the
+    transport errors.
+    """
+    import selectors
+
+    replies: list[Reply] = []
+    errors: list[str] = []
+    selector = selectors.DefaultSelector()
+    budget = max_requests
+    deadline = time.monotonic() + seconds
+    state: dict[socket.socket, list[Any]] = {}  # socket -> [start, buffer]
+    for _ in range(connections):
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        except OSError as error:
+            errors.append(repr(error))
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        state[sock] = [0.0, b""]
+        selector.register(sock, selectors.EVENT_READ)
+
+    def send(sock: socket.socket) -> bool:
+        nonlocal budget
+        if budget <= 0 or time.monotonic() >= deadline:
+            return False
+        budget -= 1
+        state[sock][0] = time.monotonic()
+        sock.setblocking(True)  # requests are small or must go out whole
+        sock.sendall(request)
+        sock.setblocking(False)
+        return True
+
+    live = {sock for sock in state if send(sock)}
+    while live:
+        events = selector.select(timeout=max(0.0, min(30.0, deadline + 30 - time.monotonic())))
+        if not events:
+            errors.append(f"{len(live)} connections got no answer")
+            break
+        for key, _ in events:
+            sock = key.fileobj  # type: ignore[assignment]
+            assert isinstance(sock, socket.socket)
+            entry = state[sock]
+            try:
+                chunk = sock.recv(1 << 20)
+            except OSError as error:
+                chunk, message = b"", repr(error)
+            else:
+                message = "closed by the server"
+            if not chunk:
+                if sock in live:
+                    errors.append(message)
+                live.discard(sock)
+                selector.unregister(sock)
+                continue
+            entry[1] += chunk
+            end = entry[1].find(b"\r\n\r\n")
+            if end < 0:
+                continue
+            head = entry[1][:end].decode("latin-1").split("\r\n")
+            headers = {}
+            for line in head[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            total = end + 4 + int(headers.get("content-length", "0"))
+            if len(entry[1]) < total:
+                continue
+            body, entry[1] = entry[1][end + 4 : total], entry[1][total:]
+            replies.append(
+                Reply(entry[0], time.monotonic(), int(head[0].split()[1]), headers, body)
+            )
+            if headers.get("connection") == "close" or not send(sock):
+                live.discard(sock)
+    for sock in state:
+        sock.close()
+    selector.close()
+    return replies, errors
+
+
+def closed_loop_streams(
+    port: int, request: bytes, *, connections: int, seconds: float, max_requests: int
+) -> tuple[list[Reply], list[str]]:
+    """As ``closed_loop``, on asyncio streams: a request that cannot be sent whole at once
+    (a big body the server is not reading yet) holds up only its own connection.
+
     Returns the replies and the transport errors.
     """
     import asyncio

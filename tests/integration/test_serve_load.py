@@ -22,6 +22,7 @@ from serve_support import (
     Server,
     Trained,
     closed_loop,
+    closed_loop_streams,
     percentile,
     request_bytes,
     trained_flights,
@@ -111,7 +112,7 @@ def test_a_deadline_of_one_second_holds_under_big_bodies_with_bounded_memory(
     with Server(trained.root, env=env, cpus=SERVER_CPUS) as server:
         request = request_bytes("/v1/predict", body, server.port, AUTH)
         with on_cpus(CLIENT_CPUS):
-            closed_loop(server.port, request, connections=1, seconds=2, max_requests=3)
+            closed_loop_streams(server.port, request, connections=1, seconds=2, max_requests=3)
             before = server.rss_bytes()
             peak = [before]
             stop = threading.Event()
@@ -123,7 +124,7 @@ def test_a_deadline_of_one_second_holds_under_big_bodies_with_bounded_memory(
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             try:
-                replies, errors = closed_loop(
+                replies, errors = closed_loop_streams(
                     server.port, request, connections=20, seconds=15, max_requests=5_000
                 )
             finally:

@@ -16,7 +16,8 @@ subclass adds what it lacks, per connection, without a task or timer beyond one 
   before a task is made or its body read (so refusing costs microseconds, and the requests
   already admitted are not slowed by a backlog);
 - an absolute-form request target's host is put in ``scope["state"]["authority"]``, for the
-  guard's Host check.
+  guard's Host check, and the loop time the request's first byte was read in
+  ``scope["state"]["modelyard.arrived"]``, where the request's deadline starts.
 
 The limits come from the ASGI lifespan state (``Door`` under ``DOOR_KEY``), which uvicorn gives
 every connection; without one the protocol behaves as uvicorn's. It overrides uvicorn's
@@ -41,6 +42,7 @@ from uvicorn.server import ServerState
 DOOR_KEY = "modelyard.door"
 AUTHORITY_KEY = "authority"
 TIMED_OUT_KEY = "modelyard.timed_out"
+ARRIVED_KEY = "modelyard.arrived"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     # --- request phases ------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope["state"][ARRIVED_KEY] = self.loop.time()
 
     def on_headers_complete(self) -> None:
         door = self.door

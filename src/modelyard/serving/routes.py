@@ -33,6 +33,7 @@ from modelyard.serving.health import LIVE, model_readiness, readiness
 from modelyard.serving.metrics import CONTENT_TYPE
 from modelyard.serving.model import ServedModel
 from modelyard.serving.problems import ApiError, ErrorBody, invalid_input
+from modelyard.serving.protocol import ARRIVED_KEY
 from modelyard.serving.schema import FeedbackResponse, ModelDescription, PredictResponse
 from modelyard.serving.state import ServingState
 
@@ -114,7 +115,7 @@ class PredictEndpoint:
         admission = state.admission
         weight = admission.weight(_content_length(scope["headers"]))
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+        deadline = (scope["state"].get(ARRIVED_KEY) or loop.time()) + self.timeout_s
         try:
             async with asyncio.timeout_at(deadline):
                 if not admission.try_acquire(weight):
@@ -130,6 +131,8 @@ class PredictEndpoint:
                         if loop.time() >= deadline:
                             raise TimeoutError
                         outputs = await loop.run_in_executor(state.executor, model.predict, records)
+                        if loop.time() >= deadline:  # too late to be worth encoding
+                            raise TimeoutError
                 finally:
                     admission.release(weight)
         except OverloadedError:
