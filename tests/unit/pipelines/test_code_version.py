@@ -206,3 +206,23 @@ def test_a_step_reruns_after_a_module_it_calls_changed(toypkg: Path, tmp_path: P
     for name in [m for m in sys.modules if m.partition(".")[0] == "toypkg"]:
         del sys.modules[name]  # run the new code, as a new process would
     assert run() == (["toy"], "21!")
+
+
+def test_a_step_reruns_after_modelyard_is_upgraded(
+    toypkg: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = tmp_path / "number.txt"
+    number.write_text("2")
+
+    def ran() -> list[str]:
+        observer = Ran()
+        step = Step("toy", load(toypkg).step, Nothing(), inputs=("number",), outputs=("out",))
+        run_pipeline(
+            [step], cache_dir=tmp_path / "cache", external={"number": number}, observer=observer
+        )
+        return observer.ran
+
+    assert ran() == ["toy"]
+    assert ran() == []
+    monkeypatch.setattr(modelyard, "__version__", modelyard.__version__ + ".post1")
+    assert ran() == ["toy"]
