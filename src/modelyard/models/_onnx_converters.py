@@ -37,9 +37,7 @@ def bool_attributes_as_ints() -> Iterator[None]:
     original = onnx.helper.make_attribute
 
     def make_attribute(key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(value, list | tuple | np.ndarray) and any(
-            isinstance(v, bool | np.bool_) for v in value
-        ):
+        if isinstance(value, list | tuple | np.ndarray) and _holds_bools(value):
             value = [int(v) for v in value]
         return original(key, value, *args, **kwargs)
 
@@ -49,6 +47,18 @@ def bool_attributes_as_ints() -> Iterator[None]:
             yield
         finally:
             onnx.helper.make_attribute = original
+
+
+def _holds_bools(values: list[Any] | tuple[Any, ...] | np.ndarray) -> bool:
+    # the types of a tree ensemble's long attribute lists, collected at C speed
+    if isinstance(values, np.ndarray):
+        return values.dtype == np.bool_ or (
+            values.dtype == object and _holds_bools(values.tolist())
+        )
+    return not _BOOL_TYPES.isdisjoint(set(map(type, values)))
+
+
+_BOOL_TYPES = frozenset({bool, np.bool_})
 
 
 def custom_converters(estimators: list[Any]) -> dict[type, Converter]:
