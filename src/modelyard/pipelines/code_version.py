@@ -9,9 +9,10 @@ code that made it changed. What is hashed:
   functions and classes those use, followed by name, as their syntax tree (so comments and
   formatting do not count, and neither does a function the step cannot call; annotations are
   not followed either: they do not change what the code computes);
-- every module those import, at the top of the file or inside a function, and every module
-  those import in turn: whole files, as bytes. Only modelyard's own modules and those of the
-  step's own package are followed; third-party libraries are covered by their versions in a
+- the ``__init__.py`` of every package above the step's module;
+- every module all of the above import, at the top of a file or inside a function, and every
+  module those import in turn: whole files, as bytes. Only modelyard's own modules and those of
+  the step's own package are followed; third-party libraries are covered by their versions in a
   run's lineage, not by the cache key (``--no-cache`` after upgrading one).
 
 Over-approximating is deliberate: a spurious rerun costs seconds, a stale hit a wrong model.
@@ -112,6 +113,7 @@ def _own_code(function: Callable[..., Any]) -> tuple[str, frozenset[str]]:
             seen.add(current)
             for node in bindings.get(current, ()):
                 include(node)
+    modules.update(list(_with_parents(package)) if package else ())  # run before the module
     result = (stamp, "\n".join(sorted(parts.values())), frozenset(modules))
     _own[(path, name)] = result
     return result[1], result[2]
