@@ -149,6 +149,7 @@ async def start_admin(
     door = Door(
         header_timeout_s=header_timeout_s,
         body_timeout_s=header_timeout_s,
+        keepalive_s=keepalive_s,
         max_connections=ADMIN_CONNECTIONS,
         max_requests=ADMIN_REQUESTS,
     )

@@ -179,6 +179,7 @@ def door(state: ServingState) -> Door:
     return Door(
         header_timeout_s=serving.header_timeout_s,
         body_timeout_s=serving.body_timeout_s,
+        keepalive_s=serving.keepalive_s,
         max_connections=serving.max_connections,
         max_requests=serving.max_concurrency + serving.max_queue,
         on_refused=on_refused,

@@ -5,8 +5,10 @@ connections, so idle sockets that never send a request can make it refuse everyo
 subclass adds what it lacks, per connection, without a task or timer beyond one per phase:
 
 - **header deadline**: a request's headers must be complete within ``header_timeout_s`` of
-  the connection opening, or of the previous response: a client that sends nothing, or its
+  the connection opening, or of the request's first byte: a client that sends nothing, or its
   headers a byte at a time, is disconnected (counted in ``connections_timed_out_total``);
+- **idle deadline**: after an answer, the next request must start within ``keepalive_s``
+  (this replaces uvicorn's keep-alive timer);
 - **body deadline**: its body must be complete within ``body_timeout_s`` of its headers; a
   late body gets 408 (JSON) and the connection is closed;
 - **connection cap**: beyond ``max_connections`` open connections a new one is closed at once;
@@ -43,6 +45,7 @@ DOOR_KEY = "modelyard.door"
 AUTHORITY_KEY = "authority"
 TIMED_OUT_KEY = "modelyard.timed_out"
 ARRIVED_KEY = "modelyard.arrived"
+IDLE, HEADERS, BODY = "idle", "headers", "body"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +53,9 @@ class Door:
     """The limits a listener enforces, and what it calls when it refuses or times out.
 
     Attributes:
-        header_timeout_s: Time from connection (or last response) to complete headers.
+        header_timeout_s: Time from connection (or a request's first byte) to its headers.
         body_timeout_s: Time from headers to a complete body.
+        keepalive_s: Time an idle keep-alive connection is kept after an answer.
         max_connections: Open connections beyond which new ones are closed.
         max_requests: Requests in the server beyond which the next gets 503 at once.
         on_refused: Called with the scope of each request refused at the door.
@@ -60,6 +64,7 @@ class Door:
 
     header_timeout_s: float
     body_timeout_s: float
+    keepalive_s: float
     max_connections: int
     max_requests: int
     on_refused: Callable[[dict[str, Any]], None] = lambda scope: None
@@ -108,8 +113,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.door: Door | None = app_state.get(DOOR_KEY)
-        self._timer: asyncio.TimerHandle | None = None
         self._in_body = False
+        # one lazy timer per connection: moving the deadline is an assignment, not a new
+        # TimerHandle; when the timer fires early it sleeps again until the deadline
+        self._phase: str | None = None
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
 
     # --- connection --------------------------------------------------------------------------
 
@@ -121,17 +131,23 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if len(self.connections) > door.max_connections:
             transport.close()
             return
-        self._arm(door.header_timeout_s)
+        self._expect(HEADERS, door.header_timeout_s)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        self._phase = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)
 
     # --- request phases ------------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["state"][ARRIVED_KEY] = self.loop.time()
+        now = self.loop.time()
+        self.scope["state"][ARRIVED_KEY] = now
+        if self.door is not None and self._phase == IDLE:
+            self._expect(HEADERS, self.door.header_timeout_s)
 
     def on_headers_complete(self) -> None:
         door = self.door
@@ -139,7 +155,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             super().on_headers_complete()
             return
         self._in_body = True
-        self._arm(door.body_timeout_s)
+        self._expect(BODY, door.body_timeout_s)
         if self.url[:1] != b"/" and self.url != b"*":  # absolute-form: http://host/path
             try:
                 host = httptools.parse_url(self.url).host
@@ -152,17 +168,25 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.door is not None:
             self._in_body = False
             if self.cycle is not None and self.cycle.response_complete:
-                self._arm(self.door.header_timeout_s)  # answered early: wait for the next one
+                self._expect(IDLE, self.door.keepalive_s)  # answered early: wait for the next
             else:
-                self._disarm()
+                self._phase = None  # the app has it now: request_timeout_s bounds it
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        pipelined = bool(self.pipeline)
-        super().on_response_complete()
-        idle = not pipelined and not self._in_body and not self.transport.is_closing()
-        if self.door is not None and idle:
-            self._arm(self.door.header_timeout_s)
+        if self.door is None:
+            super().on_response_complete()
+            return
+        # uvicorn's, with the idle deadline instead of its keep-alive TimerHandle
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif not self._in_body:
+            self._expect(IDLE, self.door.keepalive_s)
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         door = self.door
@@ -186,34 +210,41 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.transport.close()
 
     def _late(self) -> None:
-        self._timer = None
-        door = self.door
+        door, cycle, phase = self.door, self.cycle, self._phase
+        self._phase = None
         if door is None or self.transport.is_closing():
             return
-        cycle = self.cycle
-        if self._in_body and self.flow.read_paused and not self.transport.is_closing():
-            self._arm(door.body_timeout_s)  # we stopped reading (the app is busy): not late
+        if phase == BODY and self.flow.read_paused:
+            self._expect(BODY, door.body_timeout_s)  # we stopped reading (app busy): not late
             return
-        if self._in_body and cycle is not None and not cycle.response_complete:
-            door.on_timeout("body")
+        if phase == BODY and cycle is not None and not cycle.response_complete:
             if not cycle.response_started:
                 request_id = cycle.scope["state"].get("request_id") or os.urandom(16).hex()
                 self.transport.write(_BODY_LATE.replace(b"{request_id}", request_id.encode(), 1))
                 cycle.scope["state"][TIMED_OUT_KEY] = "body"
             cycle.disconnected = True  # the app sees http.disconnect; its sends are dropped
             cycle.message_event.set()
-        else:
-            door.on_timeout("body" if self._in_body else "headers")
-        self.transport.close()
+        if phase in (HEADERS, BODY):
+            door.on_timeout(phase)
+        self.transport.close()  # idle: keep-alive expired, nothing to count
 
-    # --- timer ---------------------------------------------------------------------------------
+    # --- the lazy timer ------------------------------------------------------------------------
 
-    def _arm(self, seconds: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self.loop.call_later(seconds, self._late)
+    def _expect(self, phase: str, seconds: float) -> None:
+        """Enter ``phase``, which must end within ``seconds``."""
+        self._phase = phase
+        self._deadline = deadline = self.loop.time() + seconds
+        if self._timer is None or self._timer_at > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_at = self.loop.call_at(deadline, self._wake), deadline
 
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+    def _wake(self) -> None:
+        self._timer = None
+        if self._phase is None:
+            return
+        if self.loop.time() < self._deadline:  # the deadline moved on: sleep until it
+            self._timer = self.loop.call_at(self._deadline, self._wake)
+            self._timer_at = self._deadline
+            return
+        self._late()
