@@ -171,8 +171,8 @@ class ServingConfig(Section):
     (``"*"``: any); ``admin_port`` a second listener for ``/health/*`` and ``/metrics`` that
     saturating the main port cannot starve (probes and scrapers go there); ``docs_public``
     serves ``/docs`` and ``/openapi.json`` without a key. Connections: a request's headers
-    must arrive within ``header_timeout_s`` of the connection opening (or of the previous
-    response), its body within ``body_timeout_s`` of its headers; an idle keep-alive
+    must arrive within ``header_timeout_s`` of the connection opening (or of the request's
+    first byte), its body within ``body_timeout_s`` of its headers; an idle keep-alive
     connection is closed after ``keepalive_s``; beyond ``max_connections`` open connections
     new ones are closed at once. Requests: more than ``max_concurrency`` running plus
     ``max_queue`` waiting get 503 with ``Retry-After``; ``request_timeout_s`` bounds reading,
