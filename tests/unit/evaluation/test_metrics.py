@@ -175,6 +175,25 @@ def test_zero_division_counts_zero() -> None:
     assert found == {"accuracy": 1.0, "f1": 0.0, "precision": 0.0, "recall": 0.0}
 
 
+@pytest.mark.parametrize("positive_share", [0.0, 0.02, 0.5, 1.0])
+@pytest.mark.parametrize("predicted_share", [0.0, 0.03, 0.5, 1.0])
+def test_label_metrics_are_sklearns_to_the_last_bit(
+    positive_share: float, predicted_share: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    y_true = (rng.random(997) < positive_share).astype(int)
+    y_pred = (rng.random(997) < predicted_share).astype(int)
+
+    found = compute_metrics("binary_classification", y_true, y_pred=y_pred)
+
+    assert found == {
+        "accuracy": skm.accuracy_score(y_true, y_pred),
+        "f1": skm.f1_score(y_true, y_pred, zero_division=0.0),
+        "precision": skm.precision_score(y_true, y_pred, zero_division=0.0),
+        "recall": skm.recall_score(y_true, y_pred, zero_division=0.0),
+    }
+
+
 def test_direction_table_covers_every_metric_of_every_task() -> None:
     every_metric = {name for names in TASK_METRICS.values() for name in names}
 
