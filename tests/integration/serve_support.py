@@ -245,17 +245,25 @@ def hammer(
 
 @dataclass(frozen=True)
 class Reply:
-    """One raw HTTP exchange of the load generator."""
+    """One raw HTTP exchange of the load generator (headers parsed when asked for)."""
 
     start: float
     end: float
     status: int
-    headers: dict[str, str]
+    head: bytes
     body: bytes
 
     @property
     def seconds(self) -> float:
         return self.end - self.start
+
+    @property
+    def headers(self) -> dict[str, str]:
+        lines = self.head.decode("latin-1").split("\r\n")[1:]
+        return {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in lines)
+        }
 
     @property
     def is_json_error_or_ok(self) -> bool:
@@ -339,23 +347,23 @@ def closed_loop(
                 live.discard(sock)
                 selector.unregister(sock)
                 continue
-            entry[1] += chunk
-            end = entry[1].find(b"\r\n\r\n")
+            buffer = entry[1] = entry[1] + chunk
+            end = buffer.find(b"\r\n\r\n")
             if end < 0:
                 continue
-            head = entry[1][:end].decode("latin-1").split("\r\n")
-            headers = {}
-            for line in head[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            total = end + 4 + int(headers.get("content-length", "0"))
-            if len(entry[1]) < total:
+            head = buffer[:end].lower()
+            at = head.find(b"content-length:")
+            stop = head.find(b"\r\n", at)  # -1 when it is the last header
+            length = int(head[at + 15 : stop if stop >= 0 else None]) if at >= 0 else 0
+            total = end + 4 + length
+            if len(buffer) < total:
                 continue
-            body, entry[1] = entry[1][end + 4 : total], entry[1][total:]
-            replies.append(
-                Reply(entry[0], time.monotonic(), int(head[0].split()[1]), headers, body)
+            entry[1] = buffer[total:]
+            reply = Reply(
+                entry[0], time.monotonic(), int(head[9:12]), head, buffer[end + 4 : total]
             )
-            if headers.get("connection") == "close" or not send(sock):
+            replies.append(reply)
+            if b"connection: close" in head or not send(sock):
                 live.discard(sock)
     for sock in state:
         sock.close()
@@ -397,7 +405,7 @@ def closed_loop_streams(
                         headers[name.strip().lower()] = value.strip()
                 length = int(headers.get("content-length", "0"))
                 body = await asyncio.wait_for(reader.readexactly(length), 30)
-                replies.append(Reply(start, time.monotonic(), status, headers, body))
+                replies.append(Reply(start, time.monotonic(), status, head.lower(), body))
                 if headers.get("connection") == "close":
                     return
         except (TimeoutError, OSError, asyncio.IncompleteReadError) as error:

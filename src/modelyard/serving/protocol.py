@@ -30,10 +30,11 @@ module.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 import httptools
@@ -69,6 +70,7 @@ class Door:
     max_requests: int
     on_refused: Callable[[dict[str, Any]], None] = lambda scope: None
     on_timeout: Callable[[str], None] = lambda phase: None
+    in_server: list[int] = field(default_factory=lambda: [0])  # requests admitted, not done
 
 
 def error_bytes(status: int, reason: str, type_: str, message: str, *headers: str) -> bytes:
@@ -190,10 +192,19 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         door = self.door
-        if door is not None and len(self.tasks) >= door.max_requests:
+        if door is None:
+            super()._start_asgi_task(cycle, app)
+            return
+        if door.in_server[0] >= door.max_requests:
             self._refuse(cycle, door)
             return
-        super()._start_asgi_task(cycle, app)
+        # counted down when the app returns, not when the task's done callback runs (an
+        # event loop turn later), so a full door opens as soon as a request is answered
+        door.in_server[0] += 1
+        context = contextvars.Context() if self.config.reset_contextvars else None
+        task = self.loop.create_task(_counted(cycle.run_asgi(app), door.in_server), context=context)
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
 
     # --- answers without the app ---------------------------------------------------------------
 
@@ -248,3 +259,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._timer_at = self._deadline
             return
         self._late()
+
+
+async def _counted(run: Coroutine[Any, Any, None], in_server: list[int]) -> None:
+    try:
+        await run
+    finally:
+        in_server[0] -= 1
