@@ -46,6 +46,7 @@ DOOR_KEY = "modelyard.door"
 AUTHORITY_KEY = "authority"
 TIMED_OUT_KEY = "modelyard.timed_out"
 ARRIVED_KEY = "modelyard.arrived"
+BODY_IN_KEY = "modelyard.body_in"  # the whole body was read before the app was called
 IDLE, HEADERS, BODY = "idle", "headers", "body"
 
 
@@ -169,6 +170,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         if self.door is not None:
             self._in_body = False
+            self.scope["state"][BODY_IN_KEY] = True
             if self.cycle is not None and self.cycle.response_complete:
                 self._expect(IDLE, self.door.keepalive_s)  # answered early: wait for the next
             else:

@@ -31,9 +31,9 @@ from modelyard.serving.admission import OverloadedError
 from modelyard.serving.auth import ApiKeys, api_key_guard
 from modelyard.serving.health import LIVE, model_readiness, readiness
 from modelyard.serving.metrics import CONTENT_TYPE
-from modelyard.serving.model import ServedModel
+from modelyard.serving.model import Outputs, ServedModel
 from modelyard.serving.problems import ApiError, ErrorBody, invalid_input
-from modelyard.serving.protocol import ARRIVED_KEY
+from modelyard.serving.protocol import ARRIVED_KEY, BODY_IN_KEY
 from modelyard.serving.schema import FeedbackResponse, ModelDescription, PredictResponse
 from modelyard.serving.state import ServingState
 
@@ -117,24 +117,21 @@ class PredictEndpoint:
         loop = asyncio.get_running_loop()
         deadline = (scope["state"].get(ARRIVED_KEY) or loop.time()) + self.timeout_s
         try:
-            async with asyncio.timeout_at(deadline):
-                if not admission.try_acquire(weight):
-                    await admission.acquire(weight)
+            if scope["state"].get(BODY_IN_KEY) and admission.try_acquire(weight):
+                # the whole body is already here and a slot was free: nothing below waits for
+                # the client or the queue, so no timer is armed (but around a thread's work)
                 try:
-                    raw = await _read_body(receive)
-                    if loop.time() >= deadline:  # validating would only waste the CPU
-                        raise TimeoutError
-                    records = _validated(model.request, raw, headers)["records"]
-                    if len(records) <= model.runtime.inline_rows:
-                        outputs = model.predict(records)
-                    else:
-                        if loop.time() >= deadline:
-                            raise TimeoutError
-                        outputs = await loop.run_in_executor(state.executor, model.predict, records)
-                        if loop.time() >= deadline:  # too late to be worth encoding
-                            raise TimeoutError
+                    raw, outputs = await self._work(receive, model, headers, deadline)
                 finally:
                     admission.release(weight)
+            else:
+                async with asyncio.timeout_at(deadline):
+                    if not admission.try_acquire(weight):
+                        await admission.acquire(weight)
+                    try:
+                        raw, outputs = await self._work(receive, model, headers, deadline)
+                    finally:
+                        admission.release(weight)
         except OverloadedError:
             state.metrics.rejections.inc()
             raise ApiError(
@@ -155,6 +152,25 @@ class PredictEndpoint:
         ).encode()
         state.record(request_id, model, raw, payload, outputs)
         return payload, model.version_label
+
+    async def _work(
+        self, receive: Receive, model: ServedModel, headers: dict[str, str], deadline: float
+    ) -> tuple[bytes, Outputs]:
+        """Read, validate and predict, giving up (TimeoutError) once ``deadline`` has passed."""
+        loop = asyncio.get_running_loop()
+        raw = await _read_body(receive)
+        if loop.time() >= deadline:  # validating would only waste the CPU
+            raise TimeoutError
+        records = _validated(model.request, raw, headers)["records"]
+        if len(records) <= model.runtime.inline_rows:
+            return raw, model.predict(records)
+        if loop.time() >= deadline:
+            raise TimeoutError
+        async with asyncio.timeout_at(deadline):
+            outputs = await loop.run_in_executor(self.state.executor, model.predict, records)
+        if loop.time() >= deadline:  # too late to be worth encoding
+            raise TimeoutError
+        return raw, outputs
 
 
 @dataclass(frozen=True, slots=True)
