@@ -39,7 +39,7 @@ def load_with(tmp_path: Path, extra: str) -> ConfigValueError:
         ),
         pytest.param(
             "serving: {zzz: 1}\n",
-            r"unknown key 'serving\.zzz'\. Allowed keys here: access_log, allowed_hosts, api_keys, ",
+            r"unknown key 'serving\.zzz'\. Allowed keys here: access_log, admin_port, allowed_hosts, api_keys, ",
             id="no-close-match",
         ),
         pytest.param(
