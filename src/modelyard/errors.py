@@ -36,9 +36,9 @@ The tree::
     ├── ServingError                   (ValueError)         a server that cannot start as asked
     ├── MonitoringError                (ValueError)         nothing to monitor, or a bad window
     │   └── WebhookRefusedError        (ValueError)         an alert target that is not allowed
-    ├── EgressError                                         an outbound HTTP(S) fetch that did not happen
-    │   ├── EgressRefusedError         (ValueError)         a URL modelyard will not call (non-public, bad form)
-    │   └── EgressFailedError          (ConnectionError)    no answer: DNS, connection, TLS, timeout, redirects
+    ├── EgressError                                         an outbound HTTP(S) fetch not made
+    │   ├── EgressRefusedError         (ValueError)         a URL not called: non-public, bad form
+    │   └── EgressFailedError          (ConnectionError)    no answer: DNS, TLS, timeout, redirects
     └── ExampleError                   (ValueError)         an unknown example or a busy folder
 """
 
