@@ -13,9 +13,7 @@ import functools
 import getpass
 import os
 import socket
-import threading
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +28,6 @@ from modelyard.tracking.runs import (
     RunRecord,
     clean_text,
     record_of,
-    started_now,
 )
 
 if TYPE_CHECKING:
@@ -64,8 +61,7 @@ class Tracker:
         self.artifact_root = artifact_root
         self._client_: MlflowClient | None = None
         self._experiment_id: str | None = None
-        self._active: list[RunHandle] = []
-        self._opening = threading.RLock()
+        self._active: list[str] = []
 
     @property
     def experiment_id(self) -> str:
@@ -85,25 +81,20 @@ class Tracker:
     ) -> Iterator[RunHandle]:
         """Open a run for the block: FINISHED when it exits, FAILED when it raises.
 
-        A run outside any other starts in the background: opening the store (MLflow's import,
-        its setup, reaping stale runs) overlaps the block's first work, and the run's writes go
-        through one background thread, in order (see ``RunHandle``). A failure is raised by the
-        next call that waits for the store, or when the block ends; the block ends only after
-        every write has landed.
-
         Args:
             name: The run name.
             tags: Extra tags for the run.
             nested: Make the run a child of the innermost run this tracker has open.
             parent_run_id: Make the run a child of this run (wins over ``nested``).
         """
+        client = self._client()
         if parent_run_id is None and self._active:
             if not nested:
                 raise TrackingError(
-                    f"Run {self._active[-1].name!r} is still open; pass nested=True to start "
+                    f"Run {self._active[-1]!r} is still open; pass nested=True to start "
                     f"{name!r} as its child, or end it first."
                 )
-            parent_run_id = self._active[-1].run_id
+            parent_run_id = self._active[-1]
         elif nested and parent_run_id is None:
             raise TrackingError(f"nested=True for run {name!r}, but no run is open.")
         run_tags = {key: clean_text(value, MAX_TAG_LENGTH) for key, value in (tags or {}).items()}
@@ -111,38 +102,23 @@ class Tracker:
         run_tags["mlflow.user"] = _user()
         if parent_run_id is not None:
             run_tags["mlflow.parentRunId"] = parent_run_id
-        writer = None
-        if self._active:
-            started = started_now(*self._create_run(name, run_tags))
-        else:
-            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelyard-tracking")
-            started = writer.submit(self._create_run, name, run_tags)
-        handle = RunHandle(self.tracking_uri, name, started, writer=writer)
-        self._active.append(handle)
+        with _backend.translated(self.tracking_uri, f"Starting run {name!r}"):
+            run = _backend.retry(
+                lambda: client.create_run(self.experiment_id, run_name=name, tags=run_tags)
+            )
+        handle = RunHandle(client, self.tracking_uri, run.info.run_id, name)
+        self._active.append(handle.run_id)
         try:
             yield handle
-            handle.flush()
         except BaseException as exc:
             status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            with contextlib.suppress(Exception):  # keep the error that ended the run
-                with contextlib.suppress(Exception):
-                    handle.flush()  # what was logged before the failure still lands
+            with contextlib.suppress(TrackingError):  # keep the error that ended the run
                 self._end(handle.run_id, status)
             raise
         else:
             self._end(handle.run_id, "FINISHED")
         finally:
-            self._active.remove(handle)
-            if writer is not None:
-                writer.shutdown(wait=True)
-
-    def _create_run(self, name: str, tags: dict[str, str]) -> tuple[MlflowClient, str]:
-        client = self._client()
-        with _backend.translated(self.tracking_uri, f"Starting run {name!r}"):
-            run = _backend.retry(
-                lambda: client.create_run(self.experiment_id, run_name=name, tags=tags)
-            )
-        return client, str(run.info.run_id)
+            self._active.remove(handle.run_id)
 
     def reap_stale_runs(self) -> list[str]:
         """Mark KILLED every RUNNING run whose owning process on this host is gone.
@@ -186,13 +162,12 @@ class Tracker:
             raise
 
     def _client(self) -> MlflowClient:
-        with self._opening:  # the first run opens the store on a background thread
-            if self._client_ is None:
-                client = _backend.open_client(self.tracking_uri)
-                experiment_id = self._ensure_experiment(client)
-                self._client_, self._experiment_id = client, experiment_id
-                self._reap(client, experiment_id)
-            return self._client_
+        if self._client_ is None:
+            client = _backend.open_client(self.tracking_uri)
+            experiment_id = self._ensure_experiment(client)
+            self._client_, self._experiment_id = client, experiment_id
+            self._reap(client, experiment_id)
+        return self._client_
 
     def _experiment_location(self) -> str | None:
         """Where a new experiment's artifacts go; None lets a tracking server decide.
@@ -251,7 +226,6 @@ class Tracker:
         host = socket.gethostname()
         query = f"attributes.status = 'RUNNING' and tags.`{_process.HOST_TAG}` = '{host}'"
         reaped: list[str] = []
-        active = {h.run_id for h in self._active if h.is_started}
         with _backend.translated(self.tracking_uri, "Reaping stale runs"):
             page_token = None
             while True:
@@ -259,7 +233,7 @@ class Tracker:
                     [experiment_id], query, max_results=1000, page_token=page_token
                 )
                 for run in page:
-                    if run.info.run_id in active or _process.owner_alive(run.data.tags):
+                    if run.info.run_id in self._active or _process.owner_alive(run.data.tags):
                         continue
                     if client.get_run(run.info.run_id).info.status != "RUNNING":
                         continue

@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 import time
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,34 +42,11 @@ class RunRecord:
 
 
 class RunHandle:
-    """An open run: log params, metrics, tags, artifacts and datasets to it.
+    """An open run: log params, metrics, tags, artifacts and datasets to it."""
 
-    A run that ``Tracker.start_run`` opens in the background takes its writes in order on one
-    background thread (``writer``): they return at once, and the first that fails is raised by
-    the next call that waits for the store (``run_id``, ``log_artifacts``, ``flush``).
-    """
-
-    def __init__(
-        self,
-        tracking_uri: str,
-        name: str,
-        started: Future[tuple[MlflowClient, str]],
-        *,
-        writer: ThreadPoolExecutor | None = None,
-    ) -> None:
-        self._uri, self.name = tracking_uri, name
-        self._started, self._writer = started, writer
-        self._pending: list[Future[None]] = []
-
-    @property
-    def run_id(self) -> str:
-        """The run's id, once the store has created the run."""
-        return self._started.result()[1]
-
-    @property
-    def is_started(self) -> bool:
-        """Whether the store has created the run (``run_id`` answers without waiting)."""
-        return self._started.done() and self._started.exception() is None
+    def __init__(self, client: MlflowClient, tracking_uri: str, run_id: str, name: str) -> None:
+        self._client, self._uri = client, tracking_uri
+        self.run_id, self.name = run_id, name
 
     def log_params(self, params: Mapping[str, object]) -> None:
         """Log params; nested mappings become dotted keys, values are cut to 6000 characters."""
@@ -90,8 +66,7 @@ class RunHandle:
         self._batch(tags=[(key, clean_text(value, MAX_TAG_LENGTH)) for key, value in tags.items()])
 
     def log_artifacts(self, folder: Path, artifact_path: str) -> None:
-        """Upload ``folder`` under ``artifact_path``, with its SHA-256 manifest; return when the
-        files are in the store.
+        """Upload ``folder`` under ``artifact_path``, with its SHA-256 manifest.
 
         A folder without a manifest gets one; a folder with one must verify first.
         """
@@ -99,13 +74,8 @@ class RunHandle:
         if not (Path(folder) / MANIFEST_NAME).exists():
             write_manifest(folder)
         verify_manifest(folder)
-
-        def upload(client: MlflowClient, run_id: str) -> None:
-            with _backend.translated(self._uri, f"Logging artifacts to {artifact_path!r}"):
-                client.log_artifacts(run_id, str(folder), artifact_path)
-
-        self._write(upload)
-        self.flush()
+        with _backend.translated(self._uri, f"Logging artifacts to {artifact_path!r}"):
+            self._client.log_artifacts(self.run_id, str(folder), artifact_path)
 
     def log_dataset(
         self,
@@ -126,25 +96,11 @@ class RunHandle:
             frame: The data itself, to record its column schema and row count.
             context: MLflow's ``mlflow.data.context`` tag (training, validation, test).
         """
-        masked = _backend.mask(source)
-
-        def write(client: MlflowClient, run_id: str) -> None:
-            entry = dataset_input(
-                name=name, digest=digest, source=masked, frame=frame, context=context
-            )
-            with _backend.translated(self._uri, f"Logging dataset {name!r}"):
-                _backend.retry(lambda: client.log_inputs(run_id, datasets=[entry]))
-
-        self._write(write)
-
-    def flush(self) -> None:
-        """Wait until every write so far is in the store; raise the first that failed."""
-        self._started.result()
-        pending, self._pending = self._pending, []
-        errors = [future.exception() for future in pending]
-        for error in errors:
-            if error is not None:
-                raise error
+        entry = dataset_input(
+            name=name, digest=digest, source=_backend.mask(source), frame=frame, context=context
+        )
+        with _backend.translated(self._uri, f"Logging dataset {name!r}"):
+            _backend.retry(lambda: self._client.log_inputs(self.run_id, datasets=[entry]))
 
     def _batch(
         self,
@@ -153,39 +109,19 @@ class RunHandle:
         metrics: Sequence[tuple[str, float, int, int]] = (),
         tags: Sequence[tuple[str, str]] = (),
     ) -> None:
-        def write(client: MlflowClient, run_id: str) -> None:
-            from mlflow.entities import Metric, Param, RunTag
+        from mlflow.entities import Metric, Param, RunTag
 
-            # One call: MLflow splits it into store batches. A retry resends everything, which
-            # is harmless: equal params and tags are accepted again, equal metric rows dropped.
-            call = functools.partial(
-                client.log_batch,
-                run_id,
-                metrics=[Metric(key, value, ts, step) for key, value, ts, step in metrics],
-                params=[Param(key, value) for key, value in params],
-                tags=[RunTag(key, value) for key, value in tags],
-            )
-            with _backend.translated(self._uri, f"Logging to run {run_id!r}"):
-                _backend.retry(call)
-
-        self._write(write)
-
-    def _write(self, write: Callable[[MlflowClient, str], None]) -> None:
-        if self._writer is None:
-            write(*self._started.result())
-            return
-
-        def run() -> None:
-            write(*self._started.result())
-
-        self._pending.append(self._writer.submit(run))
-
-
-def started_now(client: MlflowClient, run_id: str) -> Future[tuple[MlflowClient, str]]:
-    """A run that already exists, as the ``started`` of a ``RunHandle``."""
-    future: Future[tuple[MlflowClient, str]] = Future()
-    future.set_result((client, run_id))
-    return future
+        # One call: MLflow splits it into store batches. A retry resends everything, which is
+        # harmless: equal params and tags are accepted again and equal metric rows are dropped.
+        write = functools.partial(
+            self._client.log_batch,
+            self.run_id,
+            metrics=[Metric(key, value, ts, step) for key, value, ts, step in metrics],
+            params=[Param(key, value) for key, value in params],
+            tags=[RunTag(key, value) for key, value in tags],
+        )
+        with _backend.translated(self._uri, f"Logging to run {self.run_id!r}"):
+            _backend.retry(write)
 
 
 def record_of(run: Any) -> RunRecord:
