@@ -284,12 +284,14 @@ class Project:
         """Run the training pipeline (see ``train_specs`` for the arguments), tracked in
         MLflow and registered in its registry."""
         from modelyard.pipelines.train import train
+        from modelyard.tracking.probe import open_probe
 
         specs = self.train_specs(search=search, window=window, lineage=lineage)
         return train(
             specs,
             tracker=self.tracker(),
             registry=self.registry(),
+            probe=open_probe(self.tracking_uri),
             use_cache=use_cache,
             observer=observer,
         )

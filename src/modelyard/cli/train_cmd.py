@@ -85,3 +85,7 @@ def render_result(console: Console, result: TrainResult, root: Path) -> None:
     card = result.card[1]
     shown = card.relative_to(root) if card.is_relative_to(root) else card
     console.print(f"  model card: {shown}")
+    if result.reused:
+        console.print(
+            f"  all from cache: the registry is as run {result.run_id} left it (no new run)"
+        )

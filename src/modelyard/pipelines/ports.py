@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from modelyard.tracking.probe import RegistrySnapshot
 
 
 class Run(Protocol):
@@ -71,3 +74,13 @@ class Registry(Protocol):
     def set_version_tags(self, name: str, version: int, tags: Mapping[str, object]) -> None: ...
 
     def download(self, name: str, version: int, dest: Path) -> Path: ...
+
+
+class RegistryProbe(Protocol):
+    """A cheap read-only look at a registered model, for deciding whether to open MLflow at all.
+
+    ``read`` returns None whenever it cannot answer for sure (another store, an unknown schema);
+    the caller then takes the normal path through ``Registry``.
+    """
+
+    def read(self, name: str) -> RegistrySnapshot | None: ...

@@ -3,7 +3,10 @@
 Each step is ``step(spec, ctx, **ports)``: its spec (``pipelines.specs``), its declared inputs,
 and the run and registry it talks to (``pipelines.ports``). The registry's state can change
 between runs, so gating and the card always run and a cached registration is checked against
-the registry (``still_registered``) before it is reused.
+the registry (``still_registered``) before it is reused. The gate records the registry state it
+left (``gate.json``'s ``registry``): when a cheap probe finds the registry still so, and the card
+still published, ``pipelines.train`` reuses the last gate and card without opening MLflow
+(``gate_still_holds``, ``card_still_published``).
 """
 
 from __future__ import annotations
@@ -33,13 +36,15 @@ from modelyard.features.bundle import (
     read_bundle,
 )
 from modelyard.pipelines import train_steps as steps
-from modelyard.pipelines.runner import StepContext
+from modelyard.pipelines.runner import StepContext, digest_path
+from modelyard.pipelines.score_memo import ScoreMemo
 from modelyard.pipelines.train_steps import read_json, write_json
 
 if TYPE_CHECKING:
     from modelyard.features.spec import FeatureSpec
     from modelyard.pipelines.ports import Registry, Run
     from modelyard.pipelines.specs import CardSpec, GateSpec, RegisterSpec
+    from modelyard.tracking.probe import RegistrySnapshot
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 log = logging.getLogger(__name__)
@@ -124,8 +129,13 @@ def write_reference(spec: RegisterSpec, ctx: StepContext, folder: Path) -> None:
     )
 
 
-def gate(spec: GateSpec, ctx: StepContext, *, registry: Registry) -> None:
-    """Check the absolute gates and beat the champion, both scored now on this test split."""
+def gate(spec: GateSpec, ctx: StepContext, *, registry: Registry, scores: ScoreMemo) -> None:
+    """Check the absolute gates and beat the champion, both scored on this test split.
+
+    The champion's metrics come from ``scores`` when this version of it was scored on this
+    split by the same code before. ``gate.json`` records the outcome and the registry state the
+    gate leaves: the champion alias and the identity of each version it names.
+    """
     from modelyard.evaluation.gates import GateReport, check_gates, compare_with_champion
 
     version = read_json(ctx.input("registered.json"))["version"]
@@ -136,7 +146,7 @@ def gate(spec: GateSpec, ctx: StepContext, *, registry: Registry) -> None:
     value = metrics.get(metric, float("nan"))
     champion_value = None
     if champion is not None and champion != version:
-        scored = score_version(spec, registry, champion, ctx.input("test.parquet"))
+        scored = score_version(spec, registry, champion, ctx.input("test.parquet"), memo=scores)
         champion_value = None if scored is None else scored.get(metric)
     if champion != version:
         results.append(
@@ -165,6 +175,7 @@ def gate(spec: GateSpec, ctx: StepContext, *, registry: Registry) -> None:
             ),
         },
     )
+    champion_after = version if promoted else champion
     write_json(
         ctx.output("gate.json"),
         {
@@ -173,19 +184,56 @@ def gate(spec: GateSpec, ctx: StepContext, *, registry: Registry) -> None:
             "champion_value": champion_value,
             "promoted": promoted,
             "report": report.to_dict(),
+            "registry": {
+                "champion": champion_after,
+                "versions": {
+                    str(number): _identity(registry, spec.model_name, number)
+                    for number in sorted({version, champion_after or version})
+                },
+            },
         },
     )
 
 
+def _identity(registry: Registry, name: str, version: int) -> dict[str, str]:
+    from modelyard.tracking.probe import version_identity
+
+    record = registry.version(name, version)
+    return version_identity(record.run_id, record.tags)
+
+
 def score_version(
-    spec: GateSpec, registry: Registry, version: int, test: Path
+    spec: GateSpec, registry: Registry, version: int, test: Path, *, memo: ScoreMemo | None = None
 ) -> dict[str, float] | None:
-    """Score a registered version on ``test`` now; None when it cannot be loaded or scored."""
+    """Score a registered version on ``test``; None when it cannot be loaded or scored.
+
+    With ``memo``, metrics this version got on this split from this code are reused, and new
+    ones remembered (see ``pipelines.score_memo``).
+    """
     import tempfile
+
+    from modelyard.errors import ModelyardError
+    from modelyard.pipelines.code_version import code_version
+    from modelyard.tracking.probe import version_identity
+
+    key = None
+    if memo is not None:
+        try:
+            record = registry.version(spec.model_name, version)
+        except ModelyardError as error:
+            log.warning("version %s of %s cannot be scored: %s", version, spec.model_name, error)
+            return None
+        key = memo.key(
+            model=spec.model_name, version=version,
+            identity=version_identity(record.run_id, record.tags), test_digest=digest_path(test),
+            task=spec.task, target=spec.target, code=code_version(score_version),
+        )  # fmt: skip
+        remembered = memo.get(key)
+        if remembered is not None:
+            return remembered
 
     import pandas as pd
 
-    from modelyard.errors import ModelyardError
     from modelyard.evaluation.metrics import compute_metrics
     from modelyard.features.transform import prepare_frame
 
@@ -200,12 +248,15 @@ def score_version(
             log.warning("version %s of %s cannot be scored: %s", version, spec.model_name, error)
             return None
     y = frame[spec.target].to_numpy()
-    return compute_metrics(spec.task, y, y_pred=y_pred, y_score=y_score, labels=labels)
+    metrics = compute_metrics(spec.task, y, y_pred=y_pred, y_score=y_score, labels=labels)
+    if memo is not None and key is not None:
+        memo.put(key, metrics)
+    return metrics
 
 
 def card(spec: CardSpec, ctx: StepContext, *, run: Run) -> None:
     """Write the version's model card (Markdown and self-contained HTML), publish it under
-    ``spec.cards_dir`` and log it."""
+    ``spec.cards_dir`` and log it; ``card_run.json`` names the run it was logged to."""
     import datetime as dt
 
     import pandas as pd
@@ -272,6 +323,7 @@ def card(spec: CardSpec, ctx: StepContext, *, run: Run) -> None:
         shutil.rmtree(published)
     shutil.copytree(folder, published)
     run.log_artifacts(folder, "card")
+    write_json(ctx.output("card_run.json"), {"run_id": run.run_id})
 
 
 def still_registered(spec: RegisterSpec, ctx: StepContext, *, run: Run, registry: Registry) -> bool:
@@ -285,6 +337,45 @@ def still_registered(spec: RegisterSpec, ctx: StepContext, *, run: Run, registry
         )
     except ModelyardError:
         return False
+
+
+def registered_in(snapshot: RegistrySnapshot, ctx: StepContext) -> bool:
+    """Whether the version a cached ``register`` recorded is in ``snapshot``, live and READY."""
+    recorded = read_json(ctx.output("registered.json"))
+    identity = snapshot.identity(int(recorded["version"]))
+    return identity is not None and identity["run_id"] == recorded["run_id"]
+
+
+def gate_still_holds(snapshot: RegistrySnapshot, ctx: StepContext) -> bool:
+    """Whether the registry is as the gate in ``ctx.out`` left it.
+
+    The champion alias points where it did, and each version the gate named is still the same
+    registration (not deleted, not re-created under the same number), live and READY. A
+    ``gate.json`` from before the gate recorded its state never holds.
+    """
+    left = read_json(ctx.output("gate.json")).get("registry")
+    if not isinstance(left, dict):
+        return False
+    if snapshot.aliases.get(CHAMPION) != left["champion"]:
+        return False
+    versions = left["versions"]
+    return all(snapshot.identity(int(number)) == versions[number] for number in versions)
+
+
+def card_still_published(spec: CardSpec, ctx: StepContext) -> bool:
+    """Whether the card in ``ctx.out`` is still published, file for file, under ``cards_dir``."""
+    from modelyard.tracking.manifest import MANIFEST_NAME
+
+    version = read_json(ctx.input("registered.json"))["version"]
+    published = spec.cards_dir / spec.model_name / f"v{version}"
+    if not published.is_dir() or not ctx.output("card_run.json").is_file():
+        return False
+    written = ctx.output("card")
+    names = {p.relative_to(written) for p in written.rglob("*") if p.is_file()}
+    names.discard(Path(MANIFEST_NAME))  # logging the card added it after publishing
+    return {p.relative_to(published) for p in published.rglob("*") if p.is_file()} == names and all(
+        digest_path(published / name) == digest_path(written / name) for name in names
+    )
 
 
 def features_by_kind(features: FeatureSpec) -> dict[str, list[str]]:

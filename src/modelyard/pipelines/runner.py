@@ -179,6 +179,50 @@ def run_pipeline(
     return PipelineResult(tuple(results), available)
 
 
+def reuse_pipeline(
+    steps: Sequence[Step],
+    *,
+    cache_dir: Path,
+    external: Mapping[str, Path] | None = None,
+    checks: Mapping[str, Callable[[StepContext], bool]],
+) -> PipelineResult | None:
+    """Every step's result from the cache alone, or None as soon as one step would have to run.
+
+    Runs nothing and calls no step's ``is_valid`` (which may need a service the caller wants to
+    avoid starting). A step named in ``checks`` is reused when its latest complete outputs for
+    its key (cached or not: an uncached step's folder holds its last run's) pass its check; any
+    other step only when it is cached, has no ``is_valid`` and its outputs are complete.
+    """
+    available: dict[str, Path] = dict(external or {})
+    digests: dict[str, str] = {}
+    results: list[StepResult] = []
+    _check_wiring(steps, set(available))
+    for step in steps:
+        start = time.perf_counter()
+        inputs = {name: available[name] for name in step.inputs}
+        for name, path in inputs.items():
+            if name not in digests:
+                digests[name] = digest_path(path)
+        key = cache_key(step, {name: digests[name] for name in step.inputs})
+        folder = cache_dir / step.name / key
+        check = checks.get(step.name)
+        plain = step.cache and step.is_valid is None
+        if not (check is not None or plain) or not _is_complete(folder, step):
+            return None
+        try:
+            marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+            if check is not None and not check(StepContext(step.name, folder, inputs)):
+                return None
+        except (OSError, ValueError) as exc:  # replaced by a concurrent run: not sure, so no
+            log.debug("cannot reuse step %s: %s", step.name, exc)
+            return None
+        for name in step.outputs:
+            available[name] = folder / name
+            digests[name] = marker["outputs"][name]
+        results.append(StepResult(step.name, key, True, time.perf_counter() - start, folder))
+    return PipelineResult(tuple(results), available)
+
+
 def cache_key(step: Step, input_digests: Mapping[str, str]) -> str:
     """Hash a step's name, code version, spec fields and input digests."""
     payload = {

@@ -7,12 +7,16 @@ Registering, gating and the card talk to the registry, whose state can change be
 gating and the card always run and a cached registration is checked against the registry
 before it is reused. The tracker and the registry are ports (``pipelines.ports``): the project
 passes MLflow's, tests pass in-memory fakes.
+
+A rerun with nothing changed opens no tracking run: when every cached step hits and a cheap
+registry probe (``ports.RegistryProbe``) finds the registry as the last gate left it, with its
+card still published, the last gate's and card's outputs are the result (``reuse_training``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,16 +27,27 @@ from modelyard.pipelines.registry_steps import (
     CHALLENGER,
     CHAMPION,
     card,
+    card_still_published,
     gate,
+    gate_still_holds,
     register,
+    registered_in,
     still_registered,
 )
-from modelyard.pipelines.runner import Observer, Step, StepResult, run_pipeline
+from modelyard.pipelines.runner import (
+    Observer,
+    Step,
+    StepContext,
+    StepResult,
+    reuse_pipeline,
+    run_pipeline,
+)
+from modelyard.pipelines.score_memo import ScoreMemo
 from modelyard.pipelines.train_steps import read_json
 
 if TYPE_CHECKING:
     from modelyard.evaluation.gates import GateReport
-    from modelyard.pipelines.ports import Registry, Run, Tracker
+    from modelyard.pipelines.ports import Registry, RegistryProbe, Run, Tracker
     from modelyard.pipelines.specs import TrainSpecs
     from modelyard.training.search import TrialRecord
 
@@ -53,6 +68,8 @@ class TrainResult:
     card: tuple[Path, Path]
     steps: tuple[StepResult, ...]
     seconds: float
+    reused: bool = False
+    """True when nothing changed and no tracking run was opened (``reuse_training``)."""
 
     @property
     def alias(self) -> str:
@@ -76,6 +93,7 @@ class TrainResult:
                 for r in self.steps
             ],
             "seconds": round(self.seconds, 3),
+            "reused": self.reused,
         }
 
 
@@ -84,14 +102,23 @@ def train(
     *,
     tracker: Tracker,
     registry: Registry,
+    probe: RegistryProbe | None = None,
     use_cache: bool = True,
     observer: Observer | None = None,
 ) -> TrainResult:
-    """Run the training pipeline and return what was registered and promoted."""
+    """Run the training pipeline and return what was registered and promoted.
+
+    With ``probe`` (and the cache on), a rerun with nothing changed returns the last training's
+    result without opening a tracking run (see ``reuse_training``).
+    """
     from modelyard.evaluation.gates import GateReport
     from modelyard.tracking.lineage import lineage_tags
 
     start = time.perf_counter()
+    if use_cache and probe is not None:
+        reused = reuse_training(specs, registry=registry, probe=probe, observer=observer)
+        if reused is not None:
+            return reused
     name = specs.model_name
 
     def lineage(digest: str) -> dict[str, str]:
@@ -148,6 +175,100 @@ def train(
     )
 
 
+def reuse_training(
+    specs: TrainSpecs,
+    *,
+    registry: Registry,
+    probe: RegistryProbe,
+    observer: Observer | None = None,
+) -> TrainResult | None:
+    """The last training's result, when rerunning it would change nothing; else None.
+
+    That is: every cached step hits (``runner.reuse_pipeline``), and ``probe`` reads the
+    registry as the last gate left it (``gate_still_holds``: the same champion, the same
+    registrations, live and READY), with the version registered and its card still published.
+    The gate's report is the one it recorded; nothing is promoted, no run is opened. When the
+    probe cannot tell for sure, or anything differs, the caller takes the normal path.
+    """
+    from modelyard.evaluation.gates import GateReport
+
+    start = time.perf_counter()
+    name = specs.model_name
+    snapshot = probe.read(name)
+    if snapshot is None:
+        return None
+
+    def checked_card(ctx: StepContext) -> bool:
+        return card_still_published(specs.card, ctx)
+
+    pipeline = reuse_pipeline(
+        build_steps(specs, run=_UNOPENED, registry=registry, on_trial=_no_trials),
+        cache_dir=specs.cache_dir,
+        external=external_inputs(specs),
+        checks={
+            "register": lambda ctx: registered_in(snapshot, ctx),
+            "gate": lambda ctx: gate_still_holds(snapshot, ctx),
+            "card": checked_card,
+        },
+    )
+    if pipeline is None:
+        return None
+    registered = read_json(pipeline["registered.json"])
+    gated = read_json(pipeline["gate.json"])
+    champion = snapshot.aliases.get(CHAMPION)
+    if observer is not None:
+        for step in pipeline.steps:
+            observer.finished(step)
+    card_dir = specs.card.cards_dir / name / f"v{registered['version']}"
+    return TrainResult(
+        model=name,
+        version=registered["version"],
+        run_id=read_json(pipeline["card_run.json"])["run_id"],
+        promoted=False,
+        champion=champion,
+        previous_champion=champion,
+        gates=GateReport.from_dict(gated["report"]),
+        metrics=read_json(pipeline["metrics.json"]),
+        onnx=read_json(pipeline["onnx"] / "onnx.json"),
+        card=(card_dir / "model_card.md", card_dir / "model_card.html"),
+        steps=pipeline.steps,
+        seconds=time.perf_counter() - start,
+        reused=True,
+    )
+
+
+class _Unopened:
+    """The run port of steps that ``reuse_training`` only looks up: it is never opened."""
+
+    @property
+    def run_id(self) -> str:
+        raise AssertionError("reuse_training opened no run")
+
+    def log_params(self, params: Mapping[str, object]) -> None:
+        raise AssertionError("reuse_training opened no run")
+
+    def log_metrics(self, metrics: Mapping[str, float], *, step: int | None = None) -> None:
+        raise AssertionError("reuse_training opened no run")
+
+    def set_tags(self, tags: Mapping[str, object]) -> None:
+        raise AssertionError("reuse_training opened no run")
+
+    def log_artifacts(self, folder: Path, artifact_path: str) -> None:
+        raise AssertionError("reuse_training opened no run")
+
+    def log_dataset(self, *, name: str, digest: str, source: str) -> None:
+        raise AssertionError("reuse_training opened no run")
+
+
+_UNOPENED = _Unopened()
+
+
+def _no_trials(record: TrialRecord) -> None:
+    raise AssertionError("reuse_training runs no search")
+
+
+SCORES_DIR = "scores"
+"""Where, under the cache folder, the gate remembers the champions' metrics (``ScoreMemo``)."""
 SPLIT_FILES = tuple(f"{name}.parquet" for name in SPLITS)
 
 
@@ -218,13 +339,14 @@ def build_steps(
         ),
         Step(
             "gate", gate, specs.gate, inputs=("registered.json", "metrics.json", "test.parquet"),
-            outputs=("gate.json",), ports={"registry": registry}, cache=False,
+            outputs=("gate.json",), cache=False,
+            ports={"registry": registry, "scores": ScoreMemo(specs.cache_dir / SCORES_DIR)},
         ),
         Step(
             "card", card, specs.card,
             inputs=("registered.json", "gate.json", "metrics.json", "slices.json", "plots",
                     "snapshot.json", "train.parquet"),
-            outputs=("card",), ports={"run": run}, cache=False,
+            outputs=("card", "card_run.json"), ports={"run": run}, cache=False,
         ),
     ]  # fmt: skip
     return pipeline
