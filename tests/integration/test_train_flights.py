@@ -59,13 +59,18 @@ def runs_by_status(project: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory, flights_template: Path) -> dict[str, Any]:
-    """A flights project trained once, then again with nothing changed."""
+    """A flights project trained once, again with nothing changed, then with its card removed."""
     project = tmp_path_factory.mktemp("trained") / "flights"
     shutil.copytree(flights_template, project)
     set_params(project, FAST)
     first, first_s = train_json(project)
     second, second_s = train_json(project)
-    return {"project": project, "first": first, "second": second, "times": (first_s, second_s)}
+    shutil.rmtree(Path(first["card"][0]).parent)
+    third, _ = train_json(project)
+    return {
+        "project": project, "first": first, "second": second, "third": third,
+        "times": (first_s, second_s),
+    }  # fmt: skip
 
 
 def test_first_run_registers_version_1_as_champion(trained: dict[str, Any]) -> None:
@@ -100,13 +105,23 @@ def test_version_carries_manifest_onnx_parity_plots_and_card(trained: dict[str, 
 
 
 def test_unchanged_second_run_is_served_from_cache(trained: dict[str, Any]) -> None:
-    second = trained["second"]
-    ran = [step["name"] for step in second["steps"] if not step["cached"]]
-    assert ran == ["gate", "card"]  # they read the registry, which may have moved
-    assert second["version"] == 1
+    first, second = trained["first"], trained["second"]
+    assert [step["name"] for step in second["steps"] if not step["cached"]] == []
+    assert second["reused"]  # the registry is as the first run left it: no run opened
+    assert (second["version"], second["alias"], second["promoted"]) == (1, "champion", False)
+    assert (second["gates"], second["card"]) == (first["gates"], first["card"])
+    assert second["run_id"] == first["run_id"]
     first_s, second_s = trained["times"]
     print(f"first run {first_s:.1f}s, cached run {second_s:.1f}s ({second_s / first_s:.0%})")
     assert second_s < first_s
+
+
+def test_a_removed_card_is_gated_and_written_again_in_a_new_run(trained: dict[str, Any]) -> None:
+    first, third = trained["first"], trained["third"]
+    assert [step["name"] for step in third["steps"] if not step["cached"]] == ["gate", "card"]
+    assert not third["reused"]
+    assert third["run_id"] != first["run_id"]
+    assert Path(third["card"][0]).is_file()
 
 
 def test_runs_are_listed_and_compared(trained: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from modelyard.errors import ModelNotFoundError, RegistryError, TrackingError
 from modelyard.tracking.manifest import MANIFEST_NAME, verify_manifest, write_manifest
+from modelyard.tracking.probe import ProbedVersion, RegistrySnapshot
 
 
 @dataclass
@@ -174,3 +175,30 @@ class MemoryRegistry:
         """Drop a version and the aliases that point at it, as deleting it in MLflow would."""
         self.versions[name] = [v for v in self.versions[name] if v.version != version]
         self.aliases = {key: v for key, v in self.aliases.items() if key[0] != name or v != version}
+
+
+class MemoryRegistryProbe:
+    """The registry probe (``ports.RegistryProbe``) over a ``MemoryRegistry``.
+
+    ``available = False`` stands for a store the probe cannot read (not SQLite, say).
+    """
+
+    def __init__(self, registry: MemoryRegistry) -> None:
+        self.registry = registry
+        self.available = True
+        self.reads = 0
+
+    def read(self, name: str) -> RegistrySnapshot | None:
+        self.reads += 1
+        if not self.available or name not in self.registry.versions:
+            return None
+        return RegistrySnapshot(
+            name=name,
+            aliases={
+                alias: v for (model, alias), v in self.registry.aliases.items() if model == name
+            },
+            versions={
+                v.version: ProbedVersion(v.run_id, "READY", dict(v.tags))
+                for v in self.registry.versions[name]
+            },
+        )
