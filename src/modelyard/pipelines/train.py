@@ -37,7 +37,6 @@ from modelyard.pipelines.registry_steps import (
 from modelyard.pipelines.runner import (
     Observer,
     Step,
-    StepContext,
     StepResult,
     reuse_pipeline,
     run_pipeline,
@@ -198,9 +197,6 @@ def reuse_training(
     if snapshot is None:
         return None
 
-    def checked_card(ctx: StepContext) -> bool:
-        return card_still_published(specs.card, ctx)
-
     pipeline = reuse_pipeline(
         build_steps(specs, run=_UNOPENED, registry=registry, on_trial=_no_trials),
         cache_dir=specs.cache_dir,
@@ -208,13 +204,19 @@ def reuse_training(
         checks={
             "register": lambda ctx: registered_in(snapshot, ctx),
             "gate": lambda ctx: gate_still_holds(snapshot, ctx),
-            "card": checked_card,
+            "card": lambda ctx: card_still_published(specs.card, ctx),
         },
     )
     if pipeline is None:
         return None
-    registered = read_json(pipeline["registered.json"])
-    gated = read_json(pipeline["gate.json"])
+    try:
+        registered = read_json(pipeline["registered.json"])
+        gated = read_json(pipeline["gate.json"])
+        run_id = read_json(pipeline["card_run.json"])["run_id"]
+        metrics = read_json(pipeline["metrics.json"])
+        onnx = read_json(pipeline["onnx"] / "onnx.json")
+    except (OSError, ValueError, KeyError):  # replaced by a concurrent run meanwhile: not sure
+        return None
     champion = snapshot.aliases.get(CHAMPION)
     if observer is not None:
         for step in pipeline.steps:
@@ -223,13 +225,13 @@ def reuse_training(
     return TrainResult(
         model=name,
         version=registered["version"],
-        run_id=read_json(pipeline["card_run.json"])["run_id"],
+        run_id=run_id,
         promoted=False,
         champion=champion,
         previous_champion=champion,
         gates=GateReport.from_dict(gated["report"]),
-        metrics=read_json(pipeline["metrics.json"]),
-        onnx=read_json(pipeline["onnx"] / "onnx.json"),
+        metrics=metrics,
+        onnx=onnx,
         card=(card_dir / "model_card.md", card_dir / "model_card.html"),
         steps=pipeline.steps,
         seconds=time.perf_counter() - start,

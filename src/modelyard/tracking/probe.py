@@ -97,7 +97,7 @@ class SqliteRegistryProbe:
         try:
             with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=2.0)) as connection:
                 return _read(connection, name)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError, TypeError) as exc:  # unreadable, or not as expected
             log.debug("registry probe of %s failed: %s", self.database, exc)
             return None
 
