@@ -4,8 +4,10 @@ Scoring version V of a model on a test split is deterministic given V's files, t
 scoring code: a version's files never change once registered (they are checked against their
 manifest on every download), and its identity (run id and registration token, see
 ``tracking.probe.version_identity``) tells it apart from a later version that reuses its name
-and number. A memo is keyed by all of these, the task and target, and the scoring code's version
-(``code_version``), so a change to any of them scores again.
+and number. A memo is keyed by all of these, the task and target, the scoring code's version
+(``code_version``) and the versions of the libraries that load and run a model, so a change to
+any of them scores again. ``reuse=False`` (``modelyard train --no-cache``) scores again anyway
+and remembers the new result.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+LIBRARIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "skops")
+"""Installed versions of these are part of a memo's key: they load a version and compute its
+predictions."""
+
 
 @dataclass(frozen=True, slots=True)
 class ScoreMemo:
     """Metrics of registered versions, one small JSON file per key under ``folder``."""
 
     folder: Path
+    reuse: bool = True
 
     @staticmethod
     def key(
@@ -46,12 +53,15 @@ class ScoreMemo:
             "task": task,
             "target": target,
             "code": code,
+            "libraries": {name: _installed(name) for name in LIBRARIES},
         }
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def get(self, key: str) -> dict[str, float] | None:
-        """The metrics remembered under ``key``, or None."""
+        """The metrics remembered under ``key``, or None (always None unless ``reuse``)."""
+        if not self.reuse:
+            return None
         try:
             recorded = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
             metrics = recorded["metrics"]
@@ -75,3 +85,12 @@ class ScoreMemo:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def _installed(distribution: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "none"

@@ -136,7 +136,7 @@ def train(
                     child.log_metrics({specs.search.metric: record.value})
 
         pipeline = run_pipeline(
-            build_steps(specs, run=run, registry=registry, on_trial=on_trial),
+            build_steps(specs, run=run, registry=registry, on_trial=on_trial, use_cache=use_cache),
             cache_dir=specs.cache_dir,
             external=external_inputs(specs),
             use_cache=use_cache,
@@ -306,8 +306,12 @@ def build_steps(
     run: Run,
     registry: Registry,
     on_trial: Callable[[TrialRecord], None],
+    use_cache: bool = True,
 ) -> list[Step]:
-    """The pipeline's steps, each with its spec, wired by their inputs and outputs."""
+    """The pipeline's steps, each with its spec, wired by their inputs and outputs.
+
+    ``use_cache=False`` also makes the gate score the champion again (``ScoreMemo.reuse``).
+    """
     contract = ("contract",) if specs.contract is not None else ()
     pipeline = data_steps(specs)
     fit_inputs: tuple[str, ...] = ("train.parquet",)
@@ -342,7 +346,10 @@ def build_steps(
         Step(
             "gate", gate, specs.gate, inputs=("registered.json", "metrics.json", "test.parquet"),
             outputs=("gate.json",), cache=False,
-            ports={"registry": registry, "scores": ScoreMemo(specs.cache_dir / SCORES_DIR)},
+            ports={
+                "registry": registry,
+                "scores": ScoreMemo(specs.cache_dir / SCORES_DIR, reuse=use_cache),
+            },
         ),
         Step(
             "card", card, specs.card,

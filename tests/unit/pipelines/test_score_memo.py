@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from modelyard.pipelines import code_version
+from modelyard.pipelines import code_version, score_memo
 from modelyard.pipelines.registry_steps import score_version
 from modelyard.pipelines.score_memo import ScoreMemo
 from modelyard.pipelines.train import train
@@ -129,3 +130,35 @@ def test_the_gate_scores_the_champion_once(tmp_path: Path) -> None:
     again = train(unbeatable, tracker=toy.tracker, registry=registry)  # the gate runs again
     assert again.gates == second.gates
     assert registry.downloads == 1  # champion 1 came from the memo
+
+
+def test_another_library_version_scores_again(
+    scored: tuple[Toy, CountingRegistry, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toy, registry, test = scored
+    memo = ScoreMemo(tmp_path / "scores")
+    score(toy, registry, test, memo)
+    real = score_memo._installed
+    monkeypatch.setattr(
+        score_memo, "_installed", lambda name: "9.9" if name == "scikit-learn" else real(name)
+    )
+    _, downloads = score(toy, registry, test, memo)
+    assert downloads == 1
+
+
+def test_no_cache_scores_again_and_remembers_the_new_result(
+    scored: tuple[Toy, CountingRegistry, Path], tmp_path: Path
+) -> None:
+    toy, registry, test = scored
+    folder = tmp_path / "scores"
+    first, _ = score(toy, registry, test, ScoreMemo(folder))
+    [written] = folder.glob("*.json")
+    recorded = json.loads(written.read_text())
+    recorded["metrics"]["roc_auc"] = 0.123  # as if a library upgrade had changed the score
+    written.write_text(json.dumps(recorded))
+    assert score(toy, registry, test, ScoreMemo(folder))[0]["roc_auc"] == 0.123
+    _, downloads = score(toy, registry, test, ScoreMemo(folder, reuse=False))
+    assert downloads == 1
+    again, downloads = score(toy, registry, test, ScoreMemo(folder))
+    assert downloads == 0
+    assert again == pytest.approx(first)
