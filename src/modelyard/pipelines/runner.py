@@ -165,10 +165,13 @@ def run_pipeline(
         folder = cache_dir / step.name / key
         ctx = StepContext(step.name, folder, inputs)
         start = time.perf_counter()
-        cached = use_cache and step.cache and _is_complete(folder, step) and step.still_valid(ctx)
+        complete = use_cache and step.cache and _is_complete(folder, step)
+        cached = complete and step.still_valid(ctx)
         if not cached:
             observer.started(step)
-            folder = _run_step(step, inputs, folder, replace=not (use_cache and step.cache))
+            # a complete folder that is no longer valid must make way, or every run redoes it
+            replace = not (use_cache and step.cache) or complete
+            folder = _run_step(step, inputs, folder, replace=replace)
         marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
         for name in step.outputs:
             available[name] = folder / name

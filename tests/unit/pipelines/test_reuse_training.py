@@ -91,6 +91,10 @@ def test_a_deleted_version_takes_the_normal_path(
     assert seen.ran == ["register", "gate", "card"]
     assert not again.reused
     assert again.version == 2
+    settled, seen = run(toy, probe)  # the new registration replaced the stale one in the cache
+    assert seen.ran == []
+    assert settled.version == 2
+    assert [v.version for v in toy.registry.versions["toy"]] == [2]
 
 
 def test_a_re_created_version_with_the_same_number_takes_the_normal_path(

@@ -279,14 +279,35 @@ def test_no_cache_replaces_the_cached_outputs(tmp_path: Path) -> None:
 def test_a_run_that_finds_the_step_cached_meanwhile_keeps_its_own_outputs(tmp_path: Path) -> None:
     """Two processes ran the same step: each goes on with what it computed itself."""
     counter: list[int] = []
-    first = run_pipeline([counter_step(counter)], cache_dir=tmp_path)
-    # is_valid=False makes this run redo the step although a complete copy is cached,
-    # as a process that checked the cache just before another one landed its copy would
-    vetoed = counter_step(counter, is_valid=lambda spec, ctx, counter: False)
-    second = run_pipeline([vetoed], cache_dir=tmp_path)
+    first = run_pipeline([counter_step(counter)], cache_dir=tmp_path / "cache")
+    landed, aside = first["n"].parent, tmp_path / "aside"
+    landed.rename(aside)  # not cached yet when the second run looks, but landed while it ran
+    racing = Step(
+        "count", count_while_another_lands, Nothing(), outputs=("n",), version="1",
+        ports={"counter": counter, "landing": (aside, landed)},
+    )  # fmt: skip
+    second = run_pipeline([racing], cache_dir=tmp_path / "cache")
     assert second["n"].read_text() == "2"
-    assert first["n"].read_text() == "1"  # the cached copy is untouched
-    assert second["n"].parent != first["n"].parent
+    assert (landed / "n").read_text() == "1"  # the copy that landed first stays cached
+    assert second["n"].parent != landed
+
+
+def count_while_another_lands(
+    spec: Nothing, ctx: StepContext, *, counter: list[int], landing: tuple[Path, Path]
+) -> None:
+    """Count, while another process lands its complete copy (moved from ``landing[0]``)."""
+    count(spec, ctx, counter=counter)
+    landing[0].rename(landing[1])
+
+
+def test_a_cached_step_that_is_no_longer_valid_is_replaced(tmp_path: Path) -> None:
+    counter: list[int] = []
+    run_pipeline([counter_step(counter)], cache_dir=tmp_path)
+    vetoed = counter_step(counter, is_valid=lambda spec, ctx, counter: False)
+    assert run_pipeline([vetoed], cache_dir=tmp_path)["n"].read_text() == "2"
+    again = run_pipeline([counter_step(counter)], cache_dir=tmp_path)
+    assert again["n"].read_text() == "2"  # not the stale copy, and not run a third time
+    assert counter == [1, 2]
 
 
 # --- what a step may be -------------------------------------------------------------------------
