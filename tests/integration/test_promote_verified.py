@@ -19,6 +19,8 @@ from modelyard.cli import app
 from modelyard.project import Project, load_project
 from modelyard.tracking.artifacts import save_model
 
+pytestmark = pytest.mark.integration
+
 MODEL = "promo"
 CONFIG = f"""\
 name: {MODEL}
