@@ -19,14 +19,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from modelyard.errors import ModelError
 from modelyard.serving.schema import (
-    InputColumn,
     example_record,
     feedback_adapter,
     request_adapter,
 )
 
 if TYPE_CHECKING:
-    from modelyard.features.bundle import InputSchema
+    from modelyard.features.bundle import ColumnRule, InputSchema
     from modelyard.features.spec import FeatureSpec
     from modelyard.models.onnx import OnnxPredictor
 
@@ -153,7 +152,7 @@ class ServedModel:
     alias: str | None
     task: str
     classes: tuple[Any, ...] | None
-    columns: tuple[InputColumn, ...]
+    columns: tuple[ColumnRule, ...]
     runtime: Runtime
     request: TypeAdapter[Any]
     feedback: TypeAdapter[Any]
@@ -218,7 +217,7 @@ def build_served_model(
     max_rows: int = 10_000,
 ) -> ServedModel:
     """Wrap ``runtime`` with the validators and description the version's ``inputs`` give."""
-    columns = tuple(InputColumn.from_dict(rule.to_dict()) for rule in inputs.columns)
+    columns = inputs.columns
     task, classes, example = inputs.task, inputs.classes, inputs.example
     return ServedModel(
         name=name,

@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
+from modelyard.features.bundle import ColumnRule
+
 MAX_TEXT_LENGTH = 1024
 REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
 
-_KIND_TYPES = {
-    "numeric": "float",
-    "categorical": "string",
-    "ordinal": "string",
-    "datetime": "datetime",
-}
 _PYTHON_TYPES: dict[str, type] = {
     "int": int,
     "float": float,
@@ -40,50 +35,12 @@ _PYTHON_TYPES: dict[str, type] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class InputColumn:
-    """One input column of a model, as ``features.json`` describes it."""
-
-    name: str
-    kind: str
-    type: str
-    nullable: bool = True
-    min: float | None = None
-    max: float | None = None
-    allowed: tuple[Any, ...] | None = None
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> InputColumn:
-        kind = str(data.get("kind", "numeric"))
-        allowed = data.get("allowed")
-        return cls(
-            name=str(data["name"]),
-            kind=kind,
-            type=str(data.get("type") or _KIND_TYPES.get(kind, "string")),
-            nullable=bool(data.get("nullable", True)),
-            min=data.get("min"),
-            max=data.get("max"),
-            allowed=None if allowed is None else tuple(allowed),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "type": self.type,
-            "nullable": self.nullable,
-            "min": self.min,
-            "max": self.max,
-            "allowed": None if self.allowed is None else list(self.allowed),
-        }
-
-
-def record_type(columns: Sequence[InputColumn]) -> Any:
+def record_type(columns: Sequence[ColumnRule]) -> Any:
     """Return a ``TypedDict`` with one required, typed and bounded field per column."""
     return _typed_dict("Record", {column.name: _field_type(column) for column in columns})
 
 
-def request_adapter(columns: Sequence[InputColumn], *, max_rows: int) -> TypeAdapter[Any]:
+def request_adapter(columns: Sequence[ColumnRule], *, max_rows: int) -> TypeAdapter[Any]:
     """Return the validator of a prediction request body: ``{"records": [...]}``."""
     record = record_type(columns)
     records = Annotated[list[record], Field(min_length=1, max_length=max_rows)]  # type: ignore[valid-type]
@@ -115,7 +72,7 @@ def feedback_adapter(
     return TypeAdapter(_typed_dict("Feedback", fields))
 
 
-def example_record(columns: Sequence[InputColumn], example: Mapping[str, Any]) -> dict[str, Any]:
+def example_record(columns: Sequence[ColumnRule], example: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``example`` with integral floats of ``int`` columns as ints, so it validates."""
     fixed = dict(example)
     for column in columns:
@@ -133,7 +90,7 @@ def _typed_dict(name: str, fields: dict[str, Any]) -> Any:
     return typed
 
 
-def _field_type(column: InputColumn) -> Any:
+def _field_type(column: ColumnRule) -> Any:
     python_type = _PYTHON_TYPES.get(column.type, str)
     base: Any
     if column.allowed is not None:
